@@ -1,0 +1,502 @@
+/* Worker process. Idle workers wait in epoll with EPOLLEXCLUSIVE on every listener, so a new
+ * connection wakes one worker instead of all of them (the thundering-herd trap), and
+ * accept() is non-blocking so a worker that loses the race simply waits again. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+#include "arena.h"
+#include "http_chunked.h"
+#include "http_parse.h"
+#include "io.h"
+#include "log.h"
+#include "privdrop.h"
+#include "respond.h"
+#include "scoreboard.h"
+#include "static_file.h"
+#include "uri_norm.h"
+#include "util.h"
+#include "vhost.h"
+
+/* mod_reqtimeout's default: the whole request head within 20 s of its first byte. */
+#define HEADER_TIMEOUT_MS 20000
+/* A body we do not need is drained up to this size to keep the connection; larger ones
+ * close it instead. */
+#define DISCARD_MAX (1024 * 1024)
+
+static volatile sig_atomic_t graceful;
+static sigset_t unblocked_mask;
+
+static struct {
+    const struct conf *conf;
+    struct sb_worker_slot *sb;
+    struct arena *req_arena;
+    char *buf;
+    size_t buf_cap;
+} W;
+
+int worker_stopping(void)
+{
+    return graceful;
+}
+
+static void on_graceful(int sig)
+{
+    (void)sig;
+    graceful = 1;
+}
+
+static void sb_state(int state)
+{
+    if (W.sb != NULL)
+        scoreboard_set_state(W.sb, state);
+}
+
+static void addr_to_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port)
+{
+    ip[0] = '\0';
+    *port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)iplen);
+        *port = ntohs(sin->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)iplen);
+        *port = ntohs(sin6->sin6_port);
+    }
+}
+
+static size_t head_cap(const struct conf_server *s)
+{
+    size_t fields = s->limit_request_fields > 0 ? (size_t)s->limit_request_fields : 1000;
+    return (size_t)s->limit_request_line + 2 + fields * ((size_t)s->limit_request_fieldsize + 2) +
+           2 + 64;
+}
+
+static const char *env_none(void *ctx, const char *name)
+{
+    (void)ctx;
+    (void)name;
+    return NULL; /* environment variables arrive with SetEnv/SetEnvIf */
+}
+
+static void access_log(struct request *r)
+{
+    const struct conf_server *s = r->srv != NULL ? r->srv : W.conf->main;
+    const struct conf_customlog *logs = s->logs != NULL ? s->logs : W.conf->main->logs;
+    if (logs == NULL)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct accesslog_info info = {
+        .req = r->parsed ? &r->h : NULL,
+        .request_line = r->parsed ? r->h.request_line : NULL,
+        .client_ip = r->c->client_ip,
+        .client_port = r->c->client_port,
+        .local_ip = r->c->local_ip,
+        .local_port = r->c->local_port,
+        .canonical_port = s->server_port > 0 ? s->server_port : r->c->local_port,
+        .vhost = s->server_name,
+        .status = r->status,
+        .original_status = r->status,
+        .body_bytes = r->body_sent,
+        .bytes_in = r->bytes_in,
+        .bytes_out = r->bytes_out,
+        .start = r->start,
+        .duration_us = ((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000) - r->start_mono_us,
+        .resp_headers = r->resp_headers,
+        .n_resp_headers = r->n_resp_headers,
+        .env_get = env_none,
+        .handler = r->handler,
+        .filename = r->filename,
+        .keepalive_count = r->c->requests,
+        .conn_status = r->c->aborted     ? 'X'
+                       : r->c->keepalive ? '+'
+                                         : '-',
+    };
+    char line[8192];
+    sb_state(SB_STATE_LOG);
+    for (const struct conf_customlog *l = logs; l; l = l->next) {
+        if (l->fd < 0 || l->compiled == NULL)
+            continue;
+        if (l->env != NULL && !l->env_negate)
+            continue; /* env=VAR: no variable is ever set before SetEnv exists */
+        size_t n = accesslog_render(l->compiled, &info, line, sizeof(line));
+        /* One write() per line on an O_APPEND fd: lines from many workers never mix. */
+        if (write(l->fd, line, n) < 0)
+            log_msg(MOD_LOG_CONFIG, LL_ERROR, errno, NULL, "writing access log %s", l->path);
+    }
+}
+
+/* Drains a request body no handler reads, before the response as httpd's
+ * ap_discard_request_body() does, so a malformed body is still answered 400 and the
+ * connection can carry the next request. Returns 0 when drained, 1 when the body is too
+ * large to be worth draining (the connection closes after the response instead), 400 for a
+ * malformed chunked body, -1 when the client failed. */
+static int discard_body(struct request *r, int64_t deadline)
+{
+    struct conn *c = r->c;
+    if (r->h.chunked) {
+        struct http_chunked ch;
+        http_chunked_init(&ch, 0, 0);
+        size_t total = 0;
+        for (;;) {
+            if (c->in_off < c->in_len) {
+                size_t used = 0, produced = 0;
+                int rc = http_chunked_decode(&ch, c->in + c->in_off, c->in_len - c->in_off, &used,
+                                             c->in + c->in_off, &produced);
+                c->in_off += used;
+                total += used;
+                if (rc == 1)
+                    break;
+                if (rc < 0)
+                    return 400;
+                if (total > DISCARD_MAX)
+                    return 1;
+            }
+            c->in_off = c->in_len = 0;
+            ssize_t n = io_read(c->fd, c->in, c->in_cap, deadline);
+            if (n <= 0)
+                return -1;
+            c->in_len = (size_t)n;
+            r->bytes_in += n;
+        }
+        r->body_consumed = 1;
+        return 0;
+    }
+    long long left = r->h.content_length;
+    if (left <= 0)
+        return 0;
+    if (left > DISCARD_MAX)
+        return 1;
+    size_t have = c->in_len - c->in_off;
+    if ((long long)have >= left) {
+        c->in_off += (size_t)left;
+        r->body_consumed = 1;
+        return 0;
+    }
+    left -= (long long)have;
+    c->in_off = c->in_len = 0;
+    while (left > 0) {
+        ssize_t n = io_read(c->fd, c->in, c->in_cap, deadline);
+        if (n <= 0)
+            return -1;
+        r->bytes_in += n;
+        if (n > left) { /* pipelined bytes of the next request */
+            c->in_off = (size_t)left;
+            c->in_len = (size_t)n;
+            left = 0;
+        } else {
+            left -= n;
+        }
+    }
+    r->body_consumed = 1;
+    return 0;
+}
+
+static int handle_trace(struct request *r, int64_t deadline)
+{
+    if (r->srv->trace_enable == 0)
+        return respond_error(r, 405, NULL, deadline);
+    if (r->h.content_length > 0 || r->h.chunked)
+        return respond_error(r, 413, NULL, deadline);
+    /* Echo the head, as RFC 9110 9.3.8 describes. */
+    char *echo = arena_printf(r->arena, "%s\r\n", r->h.request_line);
+    for (int i = 0; echo != NULL && i < r->h.n_headers; i++)
+        echo = arena_printf(r->arena, "%s%s: %s\r\n", echo, r->h.headers[i].name,
+                            r->h.headers[i].value);
+    if (echo == NULL)
+        return respond_error(r, 500, NULL, deadline);
+    struct resp_header h = {"Content-Type", "message/http"};
+    return respond_send(r, 200, &h, 1, echo, strlen(echo), -1, deadline);
+}
+
+/* Steps 3-9 of ARCHITECTURE.md for what exists so far: limits, normalisation, handler. */
+static int handle_request(struct request *r, int64_t deadline)
+{
+    const struct conf_server *s = r->srv;
+    if (s->limit_request_body > 0 && r->h.content_length > s->limit_request_body)
+        return respond_error(r, 413, NULL, deadline);
+    if (r->h.path == NULL || r->h.path[0] != '/') {
+        /* OPTIONS * (asterisk-form) is about the server itself. */
+        if (r->h.m == HTTP_OPTIONS) {
+            struct resp_header h = {"Allow", "GET, HEAD, OPTIONS, TRACE"};
+            return respond_send(r, 200, &h, 1, NULL, 0, 0, deadline);
+        }
+        return respond_error(r, 400, NULL, deadline);
+    }
+    size_t len = strlen(r->h.path);
+    char *norm = arena_alloc(r->arena, len + 1);
+    size_t nlen = 0;
+    if (norm == NULL)
+        return respond_error(r, 500, NULL, deadline);
+    int st = uri_normalise(r->h.path, len, norm, &nlen);
+    if (st != 0)
+        return respond_error(r, st, NULL, deadline);
+    r->path = norm;
+    /* Local handlers never read the body. With Expect: 100-continue the client waits for us:
+     * answer without reading and close instead (RFC 9110 10.1.1). */
+    if ((r->h.content_length > 0 || r->h.chunked) && !r->h.expect_continue) {
+        int rc = discard_body(r, deadline);
+        if (rc < 0) {
+            r->c->aborted = 1;
+            return -1;
+        }
+        if (rc == 400)
+            return respond_error(r, 400, NULL, deadline);
+    }
+    if (r->h.m == HTTP_TRACE)
+        return handle_trace(r, deadline);
+    if (s->document_root == NULL)
+        return respond_error(r, 404, NULL, deadline);
+    return static_file_handle(r, deadline);
+}
+
+static void fill_sb_request(struct request *r)
+{
+    if (W.sb == NULL)
+        return;
+    scoreboard_set_text(W.sb->request, sizeof(W.sb->request), r->parsed ? r->h.request_line : "");
+    scoreboard_set_text(W.sb->vhost, sizeof(W.sb->vhost),
+                        r->srv && r->srv->server_name ? r->srv->server_name : "");
+}
+
+static void serve_connection(int fd, const struct conf_listener *l)
+{
+    const struct conf *conf = W.conf;
+    struct conn c = {.fd = fd, .conf = conf, .listener = l, .sb = W.sb};
+    struct sockaddr_storage peer, local;
+    socklen_t plen = sizeof(peer), llen = sizeof(local);
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 ||
+        getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+        close(fd);
+        return;
+    }
+    addr_to_text(&peer, c.client_ip, sizeof(c.client_ip), &c.client_port);
+    addr_to_text(&local, c.local_ip, sizeof(c.local_ip), &c.local_port);
+    snprintf(c.client_addr, sizeof(c.client_addr), "%s:%d", c.client_ip, c.client_port);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (W.sb != NULL) {
+        scoreboard_set_text(W.sb->client, sizeof(W.sb->client), c.client_ip);
+        atomic_fetch_add(&W.sb->connections, 1);
+    }
+
+    const struct conf_server *defsrv = vhost_select(conf, &local, NULL);
+    c.in = W.buf;
+    c.in_cap = W.buf_cap;
+    struct http_limits lim = {defsrv->limit_request_line, defsrv->limit_request_fieldsize,
+                              defsrv->limit_request_fields};
+
+    for (;;) {
+        arena_reset(W.req_arena);
+        struct request r = {.c = &c, .arena = W.req_arena, .status = 0};
+        const struct conf_server *s = defsrv;
+        log_set_target(s->error_log_fd, &s->loglevel);
+
+        /* Read the head: idle wait bounded by KeepAliveTimeout between requests, then the
+         * whole head within HEADER_TIMEOUT_MS (and Timeout) of its first byte. */
+        int64_t deadline = util_now_ms() + (c.requests == 0 ? (int64_t)s->timeout * 1000
+                                                            : (int64_t)s->keepalive_timeout_ms);
+        if (c.requests == 0 && deadline > util_now_ms() + HEADER_TIMEOUT_MS)
+            deadline = util_now_ms() + HEADER_TIMEOUT_MS;
+        sb_state(c.requests == 0 ? SB_STATE_READ : SB_STATE_KEEPALIVE);
+        ssize_t hl;
+        int got_bytes = c.in_len > c.in_off;
+        int status = 0;
+        for (;;) {
+            hl = http_head_end(c.in + c.in_off, c.in_len - c.in_off, &lim);
+            if (hl != 0)
+                break;
+            if (c.in_off > 0 && c.in_off == c.in_len)
+                c.in_off = c.in_len = 0;
+            if (c.in_len == c.in_cap) {
+                if (c.in_off > 0) {
+                    memmove(c.in, c.in + c.in_off, c.in_len - c.in_off);
+                    c.in_len -= c.in_off;
+                    c.in_off = 0;
+                } else {
+                    size_t cap = head_cap(s);
+                    if (c.in_cap >= cap) {
+                        hl = -431;
+                        break;
+                    }
+                    size_t ncap = c.in_cap * 2 < cap ? c.in_cap * 2 : cap;
+                    char *nb = realloc(c.in, ncap);
+                    if (nb == NULL) {
+                        hl = -500;
+                        break;
+                    }
+                    W.buf = c.in = nb;
+                    W.buf_cap = c.in_cap = ncap;
+                }
+            }
+            if (graceful && !got_bytes)
+                goto done; /* idle keep-alive connection of a retiring worker */
+            ssize_t n = io_read(fd, c.in + c.in_len, c.in_cap - c.in_len, deadline);
+            if (n == 0)
+                goto done;
+            if (n < 0) {
+                if (errno == ETIMEDOUT && got_bytes) {
+                    status = 408;
+                    break;
+                }
+                goto done;
+            }
+            if (!got_bytes) {
+                got_bytes = 1;
+                clock_gettime(CLOCK_REALTIME, &r.start);
+                sb_state(SB_STATE_READ);
+                int64_t hd = util_now_ms() + HEADER_TIMEOUT_MS;
+                if (hd < deadline || c.requests > 0)
+                    deadline = hd;
+            }
+            c.in_len += (size_t)n;
+        }
+        if (r.start.tv_sec == 0)
+            clock_gettime(CLOCK_REALTIME, &r.start);
+        struct timespec mono;
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        r.start_mono_us = (int64_t)mono.tv_sec * 1000000 + mono.tv_nsec / 1000;
+        int64_t wdeadline = util_now_ms() + (int64_t)s->timeout * 1000;
+        const char *reason = NULL;
+        if (status == 0 && hl < 0)
+            status = (int)-hl;
+        if (status == 0) {
+            r.bytes_in = hl;
+            status = http_parse_request(c.in + c.in_off, (size_t)hl, &lim, r.arena, &r.h, &reason);
+            c.in_off += (size_t)hl;
+            if (status == 0)
+                r.parsed = 1;
+        }
+        if (status != 0) {
+            if (reason != NULL)
+                log_msg(MOD_CORE, LL_INFO, 0, c.client_addr, "bad request: %s", reason);
+            r.srv = defsrv;
+            sb_state(SB_STATE_WRITE);
+            respond_error(&r, status, NULL, wdeadline);
+            access_log(&r);
+            if (W.sb != NULL)
+                atomic_fetch_add(&W.sb->requests, 1);
+            goto done;
+        }
+
+        r.srv = s = vhost_select(conf, &local, r.h.host);
+        log_set_target(s->error_log_fd, &s->loglevel);
+        fill_sb_request(&r);
+        sb_state(SB_STATE_WRITE);
+        handle_request(&r, wdeadline);
+        c.requests++;
+        if (W.sb != NULL) {
+            atomic_fetch_add(&W.sb->requests, 1);
+            atomic_fetch_add(&W.sb->bytes, (uint64_t)r.bytes_out);
+        }
+        access_log(&r);
+        if (!c.keepalive || c.aborted)
+            break;
+    }
+done:
+    sb_state(SB_STATE_CLOSING);
+    /* Lingering close: stop sending, then let the kernel discard what the client still
+     * sends rather than resetting a response it has not read yet. */
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
+void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, unsigned generation)
+{
+    (void)generation;
+    W.conf = conf;
+    W.sb = sb != NULL ? scoreboard_slot(sb, slot) : NULL;
+    log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+
+    struct sigaction sa = {.sa_handler = on_graceful};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGWINCH, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+    sigprocmask(SIG_BLOCK, NULL, &unblocked_mask);
+
+    char err[256];
+    if (privdrop_child(conf, err, sizeof(err)) < 0) {
+        log_msg(MOD_UNIXD, LL_ALERT, 0, NULL, "worker refuses to serve: %s", err);
+        _exit(2);
+    }
+    W.req_arena = arena_create(16384);
+    W.buf_cap = CONN_BUF_SIZE;
+    W.buf = malloc(W.buf_cap);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (W.req_arena == NULL || W.buf == NULL || ep < 0) {
+        log_msg(MOD_MPM_PREFORK, LL_ALERT, errno, NULL, "worker setup failed");
+        _exit(2);
+    }
+    for (const struct conf_listener *l = conf->listeners; l; l = l->next) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = (void *)l};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
+            log_msg(MOD_MPM_PREFORK, LL_ALERT, errno, NULL, "epoll_ctl on %s", l->text);
+            _exit(2);
+        }
+    }
+
+    long conns = 0;
+    for (;;) {
+        if (conf->max_connections_per_child > 0 && conns >= conf->max_connections_per_child)
+            break;
+        sb_state(SB_STATE_READY);
+        /* Block USR1 between the flag test and the wait so a graceful stop cannot slip in
+         * between them; epoll_pwait unblocks it atomically. */
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
+        if (graceful) {
+            sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+            break;
+        }
+        struct epoll_event evs[8];
+        int n = epoll_pwait(ep, evs, 8, 1000, &unblocked_mask);
+        sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+        if (n <= 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            const struct conf_listener *l = evs[i].data.ptr;
+            struct sockaddr_storage peer;
+            socklen_t plen;
+            int fd = io_accept(l->fd, &peer, &plen);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE) {
+                    log_msg(MOD_MPM_PREFORK, LL_ERROR, errno, NULL, "accept");
+                    usleep(100000);
+                }
+                continue;
+            }
+            conns++;
+            serve_connection(fd, l);
+            break; /* re-check graceful and the connection limit */
+        }
+    }
+    sb_state(SB_STATE_DEAD);
+    close(ep);
+    free(W.buf);
+    arena_destroy(W.req_arena);
+    _exit(0);
+}

@@ -345,8 +345,10 @@ static void serve_connection(int fd, const struct conf_listener *l)
                     W.buf_cap = c.in_cap = ncap;
                 }
             }
-            if (graceful && !got_bytes)
-                goto done; /* idle keep-alive connection of a retiring worker */
+            /* A retiring worker drops an idle keep-alive connection, but always serves the
+             * first request of one it accepted. */
+            if (graceful && !got_bytes && c.requests > 0)
+                goto done;
             ssize_t n = io_read(fd, c.in + c.in_len, c.in_cap - c.in_len, deadline);
             if (n == 0)
                 goto done;

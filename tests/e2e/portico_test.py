@@ -476,17 +476,20 @@ def http_request(port, method="GET", path="/", headers=None, body=None, version=
     if not any(k.lower() == "connection" for k, _ in hdrs):
         hdrs.append(("Connection", "close"))
     with Conn(port, timeout=timeout) as c:
-        return c.request(method, path, hdrs, body, version, host)
+        r = c.request(method, path, hdrs, body, version, host)
+    if r is None:
+        raise HarnessError("connection closed without a response")
+    return r
 
 
 def http_get(port, path="/", host="localhost", headers=None, timeout=5.0):
     return http_request(port, "GET", path, headers=headers, host=host, timeout=timeout)
 
 
-def slow_get(port, path, delay=0.01, chunk=65536, rcvbuf=16384, timeout=30.0, host="localhost",
+def slow_get(port, path, rate=4e6, chunk=65536, rcvbuf=65536, timeout=30.0, host="localhost",
              progress=None):
-    """GET on a new connection with a small receive buffer, reading `chunk` bytes every `delay`
-    seconds (a slow reader). progress(n_bytes_so_far) is called after every read. Returns
+    """GET on a new connection with a small receive buffer, reading at most `rate` bytes per
+    second (a slow reader). progress(n_bytes_so_far) is called after every read. Returns
     (status or None, headers dict (lower-case names), body bytes, elapsed seconds, error or None)."""
     t0 = time.monotonic()
     deadline = t0 + timeout
@@ -509,7 +512,9 @@ def slow_get(port, path, delay=0.01, chunk=65536, rcvbuf=16384, timeout=30.0, ho
             data += b
             if progress:
                 progress(len(data))
-            time.sleep(delay)
+            ahead = t0 + len(data) / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(min(ahead, 1.0))
     except OSError as e:
         err = "%s after %d bytes" % (e, len(data))
     finally:

@@ -93,6 +93,10 @@ def test_good():
     T.like(r.stderr, r"^Syntax OK$", "-t prints Syntax OK on stderr")
     T.unlike(r.stderr, r"(?i)error|unknown", "-t on the good config prints no error")
 
+    r = run_portico(["-t", "-d", tmp, "-f", "portico.conf", "-DX"], cwd="/")
+    T.is_(r.returncode, 0, "-f with a relative path is ServerRoot-relative (-d)")
+    T.like(r.stderr, r"^Syntax OK$", "... Syntax OK")
+
     r = ptest(good)
     T.is_(r.returncode, 1, "without -DX, <IfDefine !X> content is read and fails")
     lineno = GOOD.splitlines().index("    NotADirectiveUnlessXIsMissing") + 1

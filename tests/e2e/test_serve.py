@@ -14,7 +14,7 @@ from portico_test import T, Portico, Conn, http_get, http_request, raw_exchange,
 DATE_RE = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$"
 
 BIG = bytes((i * 7) % 251 for i in range(200000))
-HUGE = BIG * 60  # 12 MB
+HUGE = BIG * 90  # 18 MB
 
 FILES = {
     "index.html": "<h1>main index</h1>\n",
@@ -162,8 +162,7 @@ def test_connections(p):
 def test_slow_download(p):
     """Timeout (3 s here) bounds each wait for the client, as httpd's does, not the whole
     response: a steady download that takes longer than Timeout completes."""
-    status, headers, body, elapsed, err = slow_get(p.port, "/huge.bin", delay=0.01, chunk=65536,
-                                                   timeout=40)
+    status, headers, body, elapsed, err = slow_get(p.port, "/huge.bin", rate=3e6, timeout=40)
     T.is_(status, 200, "slow steady download: 200")
     T.ok(body == HUGE, "slow steady download (%.1f s > Timeout 3 s) receives all %d bytes"
          % (elapsed, len(HUGE)), "got %d bytes, error %r" % (len(body), err))
@@ -340,10 +339,13 @@ def test_slow_clients(p):
              "slow client (%s) gets 408 or a plain close" % name, repr(data[:80]))
 
 
-files = dict(FILES)
-with Portico(conf=CONF, files=files, nports=2, start_servers=4, min_spare=2, max_spare=6,
-             dirfiles={"docs1/index.html": "docs1 index\n", "docs2/index.html": "docs2 index\n"}) as p:
-    for fn in (test_static, test_errors_and_dirs, test_connections, test_strict_parsing, test_vhosts,
-               test_logs, test_slow_clients, test_slow_download):
-        T.section(fn, p)
+def main():
+    with Portico(conf=CONF, files=dict(FILES), nports=2, start_servers=4, min_spare=2, max_spare=6,
+                 dirfiles={"docs1/index.html": "docs1 index\n", "docs2/index.html": "docs2 index\n"}) as p:
+        for fn in (test_static, test_errors_and_dirs, test_connections, test_strict_parsing, test_vhosts,
+                   test_logs, test_slow_clients, test_slow_download):
+            T.section(fn, p)
+
+
+T.section(main)
 T.done()

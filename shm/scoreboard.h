@@ -30,8 +30,8 @@
 
 struct sb_global {
     _Atomic int32_t master_pid;
-    _Atomic uint32_t generation; /* current config generation */
-    int64_t start_time;          /* CLOCK_REALTIME seconds of the first start */
+    _Atomic uint32_t generation;  /* current config generation */
+    int64_t start_time;           /* CLOCK_REALTIME seconds of the first start */
     _Atomic int64_t restart_time; /* of the last (graceful) restart */
     int32_t server_limit;
     _Atomic int32_t max_request_workers;
@@ -47,7 +47,7 @@ struct sb_global {
 struct sb_worker_slot {
     _Atomic int32_t pid; /* 0 = dead slot */
     _Atomic uint32_t generation;
-    _Atomic int state; /* SB_STATE_* */
+    _Atomic int state;            /* SB_STATE_* */
     _Atomic uint64_t requests;    /* requests served by this process */
     _Atomic uint64_t connections; /* connections accepted by this process */
     _Atomic uint64_t bytes;       /* response bytes sent */

@@ -22,9 +22,9 @@
 
 struct slotmem_header {
     uint32_t magic;
-    uint32_t version;    /* layout version of the user's slots */
-    char kind[32];       /* "scoreboard", "balancer", ... */
-    uint64_t slot_size;  /* bytes per slot as the creator sized it */
+    uint32_t version;   /* layout version of the user's slots */
+    char kind[32];      /* "scoreboard", "balancer", ... */
+    uint64_t slot_size; /* bytes per slot as the creator sized it */
     uint64_t slot_count;
     uint64_t global_size;
     uint64_t total_size; /* whole mapping */
@@ -54,8 +54,8 @@ size_t slotmem_header_size(void);
  * unlinked and replaced, and *replaced (if not NULL) is set to 1. Slots and global area are
  * zeroed. Returns 0 or -1 with a message in err. */
 int slotmem_create(struct slotmem *sm, const char *name, const char *kind, uint32_t version,
-                   size_t global_size, size_t slot_size, unsigned count, int *replaced,
-                   char *err, size_t errlen);
+                   size_t global_size, size_t slot_size, unsigned count, int *replaced, char *err,
+                   size_t errlen);
 
 /* Attaches an existing segment; checks magic, kind, version and slot size, and that the
  * file size matches the header. readonly maps PROT_READ (status tools). Returns 0 or -1

@@ -23,12 +23,12 @@ struct conn {
     char client_addr[80]; /* "ip:port" for the error log */
     char local_ip[64];
     int local_port;
-    char *in;          /* input buffer (heap, grows up to the head limit) */
+    char *in; /* input buffer (heap, grows up to the head limit) */
     size_t in_cap;
-    size_t in_len;     /* bytes in buffer */
-    size_t in_off;     /* start of unparsed bytes (pipelining) */
-    int requests;      /* served on this connection */
-    int keepalive;     /* decision for the response being sent */
+    size_t in_len; /* bytes in buffer */
+    size_t in_off; /* start of unparsed bytes (pipelining) */
+    int requests;  /* served on this connection */
+    int keepalive; /* decision for the response being sent */
     int aborted;
 };
 
@@ -37,11 +37,11 @@ struct request {
     struct conn *c;
     struct arena *arena;
     struct http_request h;
-    int parsed;                     /* h is valid */
-    int body_consumed;              /* the handler read the request body */
-    const struct conf_server *srv;  /* chosen virtual host */
-    char *path;                     /* normalised path */
-    struct timespec start;          /* CLOCK_REALTIME */
+    int parsed;                    /* h is valid */
+    int body_consumed;             /* the handler read the request body */
+    const struct conf_server *srv; /* chosen virtual host */
+    char *path;                    /* normalised path */
+    struct timespec start;         /* CLOCK_REALTIME */
     int64_t start_mono_us;
     int status;
     long long body_sent;

@@ -7,12 +7,12 @@
 
 struct http_chunked {
     int state;
-    uint64_t remaining;     /* bytes left in the current chunk */
-    size_t line_len;        /* bytes of the current size/trailer line so far */
-    size_t trailer_bytes;   /* total trailer section size so far */
-    size_t max_line;        /* cap for a chunk-size line (with extensions) */
-    size_t max_trailer;     /* cap for the trailer section */
-    unsigned char digits;   /* hex digits seen in the size */
+    uint64_t remaining;   /* bytes left in the current chunk */
+    size_t line_len;      /* bytes of the current size/trailer line so far */
+    size_t trailer_bytes; /* total trailer section size so far */
+    size_t max_line;      /* cap for a chunk-size line (with extensions) */
+    size_t max_trailer;   /* cap for the trailer section */
+    unsigned char digits; /* hex digits seen in the size */
 };
 
 /* max_line/max_trailer of 0 pick 4096 / 8190. */

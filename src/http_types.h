@@ -19,7 +19,7 @@ enum http_method {
 };
 
 struct http_header {
-    char *name; /* as sent (case kept); compare with util_strcaseeq */
+    char *name;  /* as sent (case kept); compare with util_strcaseeq */
     char *value; /* OWS trimmed */
     size_t name_len;
     size_t value_len;
@@ -29,21 +29,21 @@ struct http_request {
     char *request_line; /* the first line, without CRLF (for %r and THE_REQUEST) */
     char *method;
     enum http_method m;
-    char *target; /* request-target as sent */
-    char *path;   /* raw path of the target (origin-form, or path of absolute-form) */
-    char *query;  /* after '?', NULL when the target has none */
+    char *target;   /* request-target as sent */
+    char *path;     /* raw path of the target (origin-form, or path of absolute-form) */
+    char *query;    /* after '?', NULL when the target has none */
     char *protocol; /* "HTTP/1.1" */
     int version;    /* 10 or 11 */
     struct http_header *headers; /* arena array, in order received */
     int n_headers;
-    char *host; /* Host header value (or absolute-form authority), NULL when absent */
+    char *host;               /* Host header value (or absolute-form authority), NULL when absent */
     long long content_length; /* -1 when absent */
-    int chunked;         /* Transfer-Encoding: chunked (the final coding) */
-    int has_te;          /* any Transfer-Encoding header (HTTP/1.0 + TE => close afterwards) */
-    int expect_continue; /* Expect: 100-continue */
-    int conn_close;      /* Connection: close (or HTTP/1.0 without keep-alive, or
-                            HTTP/1.0 with Transfer-Encoding: RFC 9112 6.1) */
-    int conn_keepalive;  /* Connection: keep-alive */
+    int chunked;              /* Transfer-Encoding: chunked (the final coding) */
+    int has_te;               /* any Transfer-Encoding header (HTTP/1.0 + TE => close afterwards) */
+    int expect_continue;      /* Expect: 100-continue */
+    int conn_close;           /* Connection: close (or HTTP/1.0 without keep-alive, or
+                                 HTTP/1.0 with Transfer-Encoding: RFC 9112 6.1) */
+    int conn_keepalive;       /* Connection: keep-alive */
 };
 
 /* Limits from LimitRequestLine / LimitRequestFieldSize / LimitRequestFields (0 = none for

@@ -63,10 +63,6 @@ static int signal_server(struct conf *c, const char *cmd, const struct master_op
 {
     char err[512];
     long pid = master_read_pid(c->pid_file, err, sizeof(err));
-    if (pid < 0) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
     int sig = 0;
     if (strcmp(cmd, "stop") == 0)
         sig = SIGTERM;
@@ -76,31 +72,27 @@ static int signal_server(struct conf *c, const char *cmd, const struct master_op
         sig = SIGUSR1;
     else if (strcmp(cmd, "graceful-stop") == 0)
         sig = SIGWINCH;
-    if (strcmp(cmd, "start") == 0) {
-        if (pid > 0) {
-            fprintf(stderr, "portico (pid %ld) already running\n", pid);
-            return 1;
-        }
-        return master_run(c, mo);
-    }
-    if (sig == 0) {
+    int start = strcmp(cmd, "start") == 0 || (pid == 0 && (sig == SIGHUP || sig == SIGUSR1));
+    int rc = 1;
+    if (pid < 0) {
+        fprintf(stderr, "%s\n", err);
+    } else if (sig == 0 && strcmp(cmd, "start") != 0) {
         fprintf(stderr, "portico: unknown -k command '%s'\n", cmd);
-        return 1;
-    }
-    if (pid == 0) {
-        if (sig == SIGHUP || sig == SIGUSR1) {
+    } else if (start && pid > 0) {
+        fprintf(stderr, "portico (pid %ld) already running\n", pid);
+    } else if (start) {
+        if (sig != 0)
             fprintf(stderr, "portico not running, trying to start\n");
-            return master_run(c, mo);
-        }
+        return master_run(c, mo); /* takes ownership of c */
+    } else if (pid == 0) {
         fprintf(stderr, "portico (no pid file) not running\n");
-        return 1;
-    }
-    if (kill((pid_t)pid, sig) < 0) {
+    } else if (kill((pid_t)pid, sig) < 0) {
         fprintf(stderr, "portico: cannot signal pid %ld: %s\n", pid, strerror(errno));
-        return 1;
+    } else {
+        rc = 0;
     }
     conf_free(c);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

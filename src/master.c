@@ -489,25 +489,25 @@ int master_run(struct conf *conf, const struct master_options *opt)
     long running = master_read_pid(conf->pid_file, err, sizeof(err));
     if (running < 0) {
         fprintf(stderr, "portico: %s\n", err);
-        return 1;
+        goto fail;
     }
     if (running > 0) {
         fprintf(stderr, "portico (pid %ld) already running\n", running);
-        return 1;
+        goto fail;
     }
     if (listeners_open(conf, NULL, err, sizeof(err)) < 0 || logs_open(conf, err, sizeof(err)) < 0 ||
         mime_load(conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "portico: %s\n", err);
-        return 1;
+        goto fail;
     }
     M.server_limit = (unsigned)conf->server_limit;
     if (scoreboard_create(&M.sb, conf->pid_file, M.server_limit, err, sizeof(err)) < 0) {
         fprintf(stderr, "portico: %s\n", err);
-        return 1;
+        goto fail;
     }
     M.kids = calloc(M.server_limit, sizeof(*M.kids));
     if (M.kids == NULL)
-        return 1;
+        goto fail_shm;
     if (M.sb.replaced)
         log_msg(MOD_CORE, LL_NOTICE, 0, NULL, "replaced a stale shared memory segment %s",
                 M.sb.name);
@@ -618,4 +618,14 @@ int master_run(struct conf *conf, const struct master_options *opt)
     free(M.kids);
     mime_free();
     return 0;
+
+fail_shm:
+    shutdown_files();
+fail:
+    listeners_close(M.conf);
+    logs_close(M.conf);
+    conf_free(M.conf);
+    free(M.kids);
+    mime_free();
+    return 1;
 }

@@ -14,7 +14,6 @@ int static_file_handle(struct request *r, int64_t deadline);
 /* ErrorDocument with a local path: sends that file with `status`. Returns 0 when sent, 1
  * when the document does not exist (caller falls back to the canned page), -1 on a client
  * write failure. */
-int static_file_serve_error(struct request *r, const char *uri_path, int status,
-                            int64_t deadline);
+int static_file_serve_error(struct request *r, const char *uri_path, int status, int64_t deadline);
 
 #endif

@@ -33,7 +33,7 @@ style_ok() {
     clang-format --dry-run --Werror $files
 }
 banned_ok() {
-    ! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)\s*\(' \
+    ! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)\(' \
         $(git ls-files '*.c' '*.h' 2>/dev/null || find src shm tools -name '*.[ch]')
 }
 

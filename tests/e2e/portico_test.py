@@ -137,12 +137,18 @@ class Tap:
             self.fail("%s raised %s: %s" % (title, type(e).__name__, e), traceback.format_exc())
 
     def done(self):
+        # Sanitizer reports from any portico process (master or worker) fail the file: a
+        # crashing worker is respawned and the requests may well have passed.
+        for where, text in SANITIZER_REPORTS:
+            self.fail("no sanitizer report from portico (%s)" % where, text[-3000:])
         print("1..%d" % self.n, flush=True)
         self.diag("%d tests, %d failed, %.1f s" % (self.n, self.failed, time.monotonic() - self.t0))
         sys.exit(1 if self.failed or self.n == 0 else 0)
 
 
 T = Tap()
+SANITIZER_REPORTS = []
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 # --------------------------------------------------------------------------------------------
@@ -782,6 +788,10 @@ class Portico:
     def cleanup(self):
         try:
             self.stop()
+            if self.dir:
+                text = read_text(os.path.join(self.dir, "stderr.txt"))
+                if any(m in text for m in SANITIZER_MARKERS):
+                    SANITIZER_REPORTS.append((self.dir, text))
         finally:
             if os.environ.get("PORTICO_E2E_KEEP") and self.dir:
                 sys.stderr.write("keeping %s\n" % self.dir)

@@ -827,6 +827,9 @@ struct conf *conf_load(const struct conf_options *opt, char *errbuf, size_t errl
         conf_finish_core(&cmd);
         conf_finish_mpm(&cmd);
         conf_finish_log(&cmd);
+        conf_finish_proxy(&cmd);
+        conf_finish_headers(&cmd);
+        conf_finish_acl(&cmd);
     }
     if (p.nerrors > 0) {
         arena_destroy(c->arena);

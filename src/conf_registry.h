@@ -101,6 +101,10 @@ extern const struct conf_table conf_table_so;    /* LoadModule: modules.c */
 extern const struct conf_table conf_table_core;  /* core_conf.c */
 extern const struct conf_table conf_table_mpm;   /* mpm_conf.c (prefork, unixd) */
 extern const struct conf_table conf_table_log;   /* log_conf.c (core logs, log_config) */
+extern const struct conf_table conf_table_proxy;   /* proxy_conf.c (mod_proxy, proxy_http) */
+extern const struct conf_table conf_table_headers; /* headers_conf.c (mod_headers) */
+extern const struct conf_table conf_table_env;     /* env_conf.c (mod_env) */
+extern const struct conf_table conf_table_acl;     /* acl_conf.c (authz_core/host, compat) */
 
 /* Runs one directive: lookup, context and argument checks, handler. Returns NULL or the
  * message "Directive: problem" (the caller adds "file:line: "). */
@@ -125,6 +129,9 @@ void conf_init_server(struct conf_server *s);
 void conf_finish_core(struct conf_cmd *cmd); /* defaults, vhost inheritance, Listen check */
 void conf_finish_mpm(struct conf_cmd *cmd);  /* prefork defaults and clamping */
 void conf_finish_log(struct conf_cmd *cmd);  /* log defaults, CustomLog formats */
+void conf_finish_proxy(struct conf_cmd *cmd);   /* proxy defaults, vhost inheritance, workers */
+void conf_finish_headers(struct conf_cmd *cmd); /* mod_headers/mod_env checks */
+void conf_finish_acl(struct conf_cmd *cmd);     /* access-control checks */
 
 /* Generic setters: write through d->target/d->offset. */
 const char *conf_set_flag(struct conf_cmd *cmd, const struct conf_directive *d, int argc,

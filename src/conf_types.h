@@ -88,6 +88,15 @@ struct conf_logformat { /* LogFormat "fmt" nickname */
 
 struct accesslog_format; /* compiled LogFormat, see accesslog.h */
 
+/* Per-module configuration hung off servers and sections; each module defines its struct
+ * in its own header and allocates it on first use (NULL = the module has nothing here). */
+struct proxy_srv_conf; /* proxy_types.h */
+struct proxy_dir_conf; /* proxy_types.h */
+struct headers_conf;   /* headers.h: RequestHeader / Header */
+struct env_conf;       /* env.h: SetEnv / UnsetEnv / PassEnv */
+struct acl_conf;       /* acl.h: Require, Order/Allow/Deny/Satisfy */
+struct proxy_global_conf; /* proxy_types.h: every backend worker */
+
 struct conf_customlog {
     char *path;   /* absolute (ServerRoot applied) or "|program" */
     char *format; /* the format string, nickname already resolved */
@@ -143,6 +152,10 @@ struct conf_dir {
     long long limit_request_body; /* CONF_UNSET = inherit */
     char *add_default_charset;    /* NULL = inherit, "" = Off */
     struct conf_addtype *addtypes;
+    struct proxy_dir_conf *proxy;
+    struct headers_conf *headers;
+    struct env_conf *env;
+    struct acl_conf *acl;
     struct conf_dir *parent;
     const char *file;
     int line;
@@ -183,6 +196,9 @@ struct conf_server {
     struct conf_loglevel loglevel;
     struct conf_customlog *logs;
     struct conf_dir *dirs; /* sections in config order */
+    struct proxy_srv_conf *proxy;
+    struct headers_conf *headers;
+    struct env_conf *env;
     const char *file;
     int line;
     struct conf_server *next;
@@ -227,6 +243,7 @@ struct conf {
     struct conf_logformat *logformats;
     char *last_logformat;      /* the nickname-less LogFormat, for TransferLog */
     struct conf_msg *warnings; /* emitted while loading, in order */
+    struct proxy_global_conf *proxy;
 };
 
 struct conf_msg {

@@ -51,6 +51,9 @@ struct request {
     int n_resp_headers;
     const char *handler;
     const char *filename;
+    struct env_var *env;                    /* env.h */
+    const struct route_decision *route;     /* set once routing decided */
+    const char *backend_name;               /* proxied: worker name, for %{BALANCER_WORKER_NAME}e */
 };
 
 #endif

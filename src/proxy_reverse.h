@@ -1,0 +1,4 @@
+/* Being written. */
+#ifndef PORTICO_PROXY_REVERSE_H
+#define PORTICO_PROXY_REVERSE_H
+#endif

@@ -1,0 +1,42 @@
+/* Routing decides, the proxy acts (ARCHITECTURE.md "Seams"): steps 7-9 of the request path
+ * as one function without I/O. Given the request head (already normalised and with its
+ * vhost chosen), it returns what to do: proxy to a backend URL, answer locally, or answer a
+ * status (403 from access control, ...). */
+#ifndef PORTICO_ROUTE_H
+#define PORTICO_ROUTE_H
+
+#include "conn.h"
+#include "proxy_types.h"
+
+#define ROUTE_MAX_SECTIONS 32
+
+enum route_outcome {
+    ROUTE_LOCAL, /* static files / 404 */
+    ROUTE_PROXY, /* forward to decision.url */
+    ROUTE_STATUS /* answer decision.status (403 denied, 500 bad substitution, ...) */
+};
+
+struct route_decision {
+    enum route_outcome outcome;
+    int status;                    /* ROUTE_STATUS */
+    const struct proxy_pass *pass; /* ROUTE_PROXY: the ProxyPass that matched */
+    struct proxy_worker *worker;   /* ROUTE_PROXY */
+    char *url;                     /* ROUTE_PROXY: full backend URL (scheme://hostport/path?q) */
+    char *backend_target;          /* ROUTE_PROXY: request-target for the backend (path?q) */
+    /* Sections that apply, in merge order (later wins): <Proxy> sections matching the
+     * backend URL (or <Directory>/<Files> for local files), then <Location>s. */
+    const struct conf_dir *sections[ROUTE_MAX_SECTIONS];
+    int n_sections;
+    const char *why; /* short trace for debug logs and dry runs: "ProxyPass /a at f:3" */
+};
+
+/* Decides for r (uses r->srv, r->path (normalised), r->h, r->c->client_ip, r->arena).
+ * Returns 0; the decision is in *d. Never performs I/O. */
+int route_request(const struct conf *conf, struct request *r, struct route_decision *d);
+
+/* First section in d of this kind list whose per-module field is set, searching from the
+ * last (most specific) one; helpers for the consumers of d->sections. */
+const struct conf_dir *route_last_section_with(const struct route_decision *d,
+                                               size_t field_offset);
+
+#endif

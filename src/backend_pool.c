@@ -1,1 +1,145 @@
-/* Being written. */
+/* Backend connection pool and error state, per worker process (see backend_pool.h).
+ *
+ * A prefork child serves one client at a time, so its pool for one backend rarely holds more
+ * than one connection (httpd's prefork default max=1). Idle connections are kept LIFO: the
+ * most recently used one is the least likely to have been closed by the backend's own
+ * keep-alive timeout. */
+#include "backend_pool.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define POOL_HARD_MAX 64 /* bound for max= so a config typo cannot hoard fds */
+
+struct pool_idle {
+    int fd;
+    int64_t since_ms;
+};
+
+struct pool_slot {
+    struct pool_idle *idle;
+    int n;
+    int cap;
+    int in_error;
+    int64_t error_since_ms;
+};
+
+static struct pool_slot *slots;
+static unsigned n_slots;
+
+static struct pool_slot *slot_for(const struct proxy_worker *w, unsigned n_workers)
+{
+    if (w->index >= n_slots) {
+        unsigned n = n_workers > w->index ? n_workers : w->index + 1;
+        struct pool_slot *ns = realloc(slots, sizeof(*ns) * n);
+        if (ns == NULL)
+            return NULL;
+        for (unsigned i = n_slots; i < n; i++)
+            ns[i] = (struct pool_slot){0};
+        slots = ns;
+        n_slots = n;
+    }
+    return &slots[w->index];
+}
+
+/* Readable with nothing requested means EOF, an error, or bytes the backend should not have
+ * sent: none of these connections can carry a request. */
+static int still_idle(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
+}
+
+int backend_pool_get(const struct proxy_worker *w, unsigned n_workers)
+{
+    struct pool_slot *s = slot_for(w, n_workers);
+    if (s == NULL)
+        return -1;
+    int64_t now = util_now_ms();
+    while (s->n > 0) {
+        struct pool_idle e = s->idle[--s->n];
+        if (w->ttl_ms > 0 && now - e.since_ms >= w->ttl_ms) {
+            close(e.fd);
+            continue;
+        }
+        if (!still_idle(e.fd)) {
+            close(e.fd);
+            continue;
+        }
+        return e.fd;
+    }
+    return -1;
+}
+
+void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd)
+{
+    struct pool_slot *s = slot_for(w, n_workers);
+    /* max=0 means the default in httpd (threads per child: 1 under prefork) */
+    int max = w->max > 0 ? w->max : 1;
+    if (max > POOL_HARD_MAX)
+        max = POOL_HARD_MAX;
+    if (s == NULL || w->disablereuse > 0) {
+        close(fd);
+        return;
+    }
+    if (s->n >= max) {
+        /* keep the fresh one: drop the oldest */
+        close(s->idle[0].fd);
+        for (int i = 1; i < s->n; i++)
+            s->idle[i - 1] = s->idle[i];
+        s->n--;
+    }
+    if (s->n == s->cap) {
+        int ncap = s->cap ? s->cap * 2 : 2;
+        struct pool_idle *ni = realloc(s->idle, sizeof(*ni) * (size_t)ncap);
+        if (ni == NULL) {
+            close(fd);
+            return;
+        }
+        s->idle = ni;
+        s->cap = ncap;
+    }
+    s->idle[s->n++] = (struct pool_idle){fd, util_now_ms()};
+}
+
+int backend_pool_usable(const struct proxy_worker *w, unsigned n_workers)
+{
+    struct pool_slot *s = slot_for(w, n_workers);
+    if (s == NULL || !s->in_error)
+        return 1;
+    int64_t retry = w->retry_ms >= 0 ? w->retry_ms : 60000;
+    if (util_now_ms() - s->error_since_ms >= retry)
+        return 1; /* the next request is the retry; a failure sets the error again */
+    return 0;
+}
+
+void backend_pool_set_error(const struct proxy_worker *w, unsigned n_workers)
+{
+    struct pool_slot *s = slot_for(w, n_workers);
+    if (s == NULL)
+        return;
+    s->in_error = 1;
+    s->error_since_ms = util_now_ms();
+}
+
+void backend_pool_clear_error(const struct proxy_worker *w, unsigned n_workers)
+{
+    struct pool_slot *s = slot_for(w, n_workers);
+    if (s != NULL)
+        s->in_error = 0;
+}
+
+void backend_pool_close_all(void)
+{
+    for (unsigned i = 0; i < n_slots; i++) {
+        for (int k = 0; k < slots[i].n; k++)
+            close(slots[i].idle[k].fd);
+        free(slots[i].idle);
+    }
+    free(slots);
+    slots = NULL;
+    n_slots = 0;
+}

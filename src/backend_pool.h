@@ -1,4 +1,32 @@
-/* Being written. */
+/* Per worker process state of the backend workers (struct proxy_worker), indexed by
+ * worker->index: the keep-alive pool of idle backend connections and the error state that
+ * answers 503 without trying during a worker's retry= window. Nothing here is shared between
+ * processes: each prefork child pools its own connections, as httpd's prefork children do. */
 #ifndef PORTICO_BACKEND_POOL_H
 #define PORTICO_BACKEND_POOL_H
+
+#include <stdint.h>
+
+#include "proxy_types.h"
+
+/* An idle connection for w that is safe to reuse: not older than ttl=, and with nothing to
+ * read (pending bytes or EOF mean the backend closed it or broke framing; it is closed).
+ * Returns the fd, or -1 when none. n_workers is conf->proxy->n_workers (sizes the table on
+ * first use). */
+int backend_pool_get(const struct proxy_worker *w, unsigned n_workers);
+
+/* Gives back a connection whose last response was read completely and that the backend did
+ * not close. Closed instead when disablereuse=On or the pool holds max= idle connections. */
+void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd);
+
+/* Error state (httpd's PROXY_WORKER_IN_ERROR): usable() is false until retry= has passed
+ * since set_error(). retry=0 never blocks. */
+int backend_pool_usable(const struct proxy_worker *w, unsigned n_workers);
+void backend_pool_set_error(const struct proxy_worker *w, unsigned n_workers);
+void backend_pool_clear_error(const struct proxy_worker *w, unsigned n_workers);
+
+/* Closes every pooled connection (worker exit; after fork in a child that must not share
+ * them). */
+void backend_pool_close_all(void);
+
 #endif

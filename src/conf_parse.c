@@ -715,8 +715,8 @@ static const char *set_conditional(struct conf_cmd *cmd, const struct conf_direc
 
 #define COND(name, kind)                                                                           \
     {                                                                                              \
-        "<" name, CTX_ANY, ARGS_TAKE1, set_conditional, TGT_NONE, kind, 0, 0, DIRF_SECTION,        \
-            MOD_CORE, "[!]" name " argument"                                                       \
+        "<" name, CTX_ANY | CTX_AUTHZ, ARGS_TAKE1, set_conditional, TGT_NONE, kind, 0, 0,          \
+            DIRF_SECTION, MOD_CORE, "[!]" name " argument"                                         \
     }
 
 static const struct conf_directive parse_directives[] = {

@@ -96,11 +96,11 @@ const struct conf_directive *conf_registry_find(const char *name);
 extern const struct conf_table *const conf_tables[];
 
 /* Every table, one per module (conf_tables lists them). */
-extern const struct conf_table conf_table_parse; /* Include, If*, Define: conf_parse.c */
-extern const struct conf_table conf_table_so;    /* LoadModule: modules.c */
-extern const struct conf_table conf_table_core;  /* core_conf.c */
-extern const struct conf_table conf_table_mpm;   /* mpm_conf.c (prefork, unixd) */
-extern const struct conf_table conf_table_log;   /* log_conf.c (core logs, log_config) */
+extern const struct conf_table conf_table_parse;   /* Include, If*, Define: conf_parse.c */
+extern const struct conf_table conf_table_so;      /* LoadModule: modules.c */
+extern const struct conf_table conf_table_core;    /* core_conf.c */
+extern const struct conf_table conf_table_mpm;     /* mpm_conf.c (prefork, unixd) */
+extern const struct conf_table conf_table_log;     /* log_conf.c (core logs, log_config) */
 extern const struct conf_table conf_table_proxy;   /* proxy_conf.c (mod_proxy, proxy_http) */
 extern const struct conf_table conf_table_headers; /* headers_conf.c (mod_headers) */
 extern const struct conf_table conf_table_env;     /* env_conf.c (mod_env) */
@@ -126,9 +126,9 @@ void conf_warn_at(struct conf_cmd *cmd, const char *file, int line, const char *
 void conf_init_server(struct conf_server *s);
 
 /* Post-parse passes run by conf_load() in this order (cmd->file/line are meaningless). */
-void conf_finish_core(struct conf_cmd *cmd); /* defaults, vhost inheritance, Listen check */
-void conf_finish_mpm(struct conf_cmd *cmd);  /* prefork defaults and clamping */
-void conf_finish_log(struct conf_cmd *cmd);  /* log defaults, CustomLog formats */
+void conf_finish_core(struct conf_cmd *cmd);    /* defaults, vhost inheritance, Listen check */
+void conf_finish_mpm(struct conf_cmd *cmd);     /* prefork defaults and clamping */
+void conf_finish_log(struct conf_cmd *cmd);     /* log defaults, CustomLog formats */
 void conf_finish_proxy(struct conf_cmd *cmd);   /* proxy defaults, vhost inheritance, workers */
 void conf_finish_headers(struct conf_cmd *cmd); /* mod_headers/mod_env checks */
 void conf_finish_acl(struct conf_cmd *cmd);     /* access-control checks */

@@ -23,9 +23,12 @@ struct arena;
 #define CTX_DIRECTORY 0x08u /* <Directory>, <DirectoryMatch> */
 #define CTX_FILES     0x10u /* <Files>, <FilesMatch> */
 #define CTX_PROXY     0x20u /* <Proxy>, <ProxyMatch> */
-#define CTX_DIR_ANY   (CTX_LOCATION | CTX_DIRECTORY | CTX_FILES | CTX_PROXY)
-#define CTX_SRV_ANY   (CTX_SERVER | CTX_VHOST)
-#define CTX_ANY       (CTX_SRV_ANY | CTX_DIR_ANY)
+/* Added by acl_conf.c: inside <RequireAll>/<RequireAny>/<RequireNone>, where httpd allows only
+ * authorization directives (and the conditional sections). Not part of CTX_ANY. */
+#define CTX_AUTHZ   0x40u
+#define CTX_DIR_ANY (CTX_LOCATION | CTX_DIRECTORY | CTX_FILES | CTX_PROXY)
+#define CTX_SRV_ANY (CTX_SERVER | CTX_VHOST)
+#define CTX_ANY     (CTX_SRV_ANY | CTX_DIR_ANY)
 
 enum log_level {
     LL_EMERG,
@@ -90,11 +93,11 @@ struct accesslog_format; /* compiled LogFormat, see accesslog.h */
 
 /* Per-module configuration hung off servers and sections; each module defines its struct
  * in its own header and allocates it on first use (NULL = the module has nothing here). */
-struct proxy_srv_conf; /* proxy_types.h */
-struct proxy_dir_conf; /* proxy_types.h */
-struct headers_conf;   /* headers.h: RequestHeader / Header */
-struct env_conf;       /* env.h: SetEnv / UnsetEnv / PassEnv */
-struct acl_conf;       /* acl.h: Require, Order/Allow/Deny/Satisfy */
+struct proxy_srv_conf;    /* proxy_types.h */
+struct proxy_dir_conf;    /* proxy_types.h */
+struct headers_conf;      /* headers.h: RequestHeader / Header */
+struct env_conf;          /* env.h: SetEnv / UnsetEnv / PassEnv */
+struct acl_conf;          /* acl.h: Require, Order/Allow/Deny/Satisfy */
 struct proxy_global_conf; /* proxy_types.h: every backend worker */
 
 struct conf_customlog {

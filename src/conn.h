@@ -39,6 +39,7 @@ struct request {
     struct http_request h;
     int parsed;                    /* h is valid */
     int body_consumed;             /* the handler read the request body */
+    int error_page;                /* sending portico's own error page (Header always only) */
     const struct conf_server *srv; /* chosen virtual host */
     char *path;                    /* normalised path */
     struct timespec start;         /* CLOCK_REALTIME */
@@ -51,9 +52,9 @@ struct request {
     int n_resp_headers;
     const char *handler;
     const char *filename;
-    struct env_var *env;                    /* env.h */
-    const struct route_decision *route;     /* set once routing decided */
-    const char *backend_name;               /* proxied: worker name, for %{BALANCER_WORKER_NAME}e */
+    struct env_var *env;                /* env.h */
+    const struct route_decision *route; /* set once routing decided */
+    const char *backend_name;           /* proxied: worker name, for %{BALANCER_WORKER_NAME}e */
 };
 
 #endif

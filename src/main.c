@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "master.h"
+#include "proxy_types.h"
 
 #define MAX_ARGS 64
 
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
         return 1;
     if (dump) {
         conf_dump(c, stdout);
+        proxy_conf_dump(c, stdout);
         conf_free(c);
         return 0;
     }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "headers.h"
 #include "http_parse.h"
 #include "io.h"
 #include "static_file.h"
@@ -83,19 +84,12 @@ void respond_decide_keepalive(struct request *r, int status, int length_known)
     c->keepalive = ka;
 }
 
-static void record_header(struct request *r, const char *name, const char *value)
+/* Names portico computes itself: a Header directive may not forge the framing. */
+static int framing_header(const char *name)
 {
-    struct http_header *h = arena_alloc(r->arena, sizeof(*h) * (size_t)(r->n_resp_headers + 1));
-    if (h == NULL)
-        return;
-    if (r->n_resp_headers > 0)
-        memcpy(h, r->resp_headers, sizeof(*h) * (size_t)r->n_resp_headers);
-    h[r->n_resp_headers].name = (char *)name;
-    h[r->n_resp_headers].value = (char *)value;
-    h[r->n_resp_headers].name_len = strlen(name);
-    h[r->n_resp_headers].value_len = strlen(value);
-    r->resp_headers = h;
-    r->n_resp_headers++;
+    return util_strcaseeq(name, "Content-Length") || util_strcaseeq(name, "Transfer-Encoding") ||
+           util_strcaseeq(name, "Connection") || util_strcaseeq(name, "Date") ||
+           util_strcaseeq(name, "Server");
 }
 
 int respond_send_head(struct request *r, int status, const struct resp_header *hdrs, int nhdrs,
@@ -107,40 +101,61 @@ int respond_send_head(struct request *r, int status, const struct resp_header *h
     int no_body = head_only || status == 204 || status == 304 || status < 200;
     respond_decide_keepalive(r, status, content_length >= 0 || no_body);
 
+    /* mod_headers: `Header` on handler responses, only `Header always` on error pages. */
+    int n = nhdrs;
+    struct http_header *h = arena_alloc(r->arena, sizeof(*h) * (size_t)(nhdrs + 1));
+    if (h == NULL)
+        return -1;
+    for (int i = 0; i < nhdrs; i++) {
+        h[i].name = (char *)hdrs[i].name;
+        h[i].value = (char *)hdrs[i].value;
+        h[i].name_len = strlen(hdrs[i].name);
+        h[i].value_len = strlen(hdrs[i].value);
+    }
+    if (r->srv != NULL) {
+        int rc = r->error_page ? headers_apply_error_response(r, r->route, status, &h, &n)
+                               : headers_apply_response(r, r->route, status, &h, &n);
+        if (rc < 0)
+            return -1;
+    }
+
     char buf[8192];
     size_t off = 0;
-    int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
+    int w = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
                      http_reason(status), http_date_now(), respond_server_token(conf));
-    if (n < 0 || (size_t)n >= sizeof(buf))
+    if (w < 0 || (size_t)w >= sizeof(buf))
         return -1;
-    off = (size_t)n;
-    for (int i = 0; i < nhdrs; i++) {
-        n = snprintf(buf + off, sizeof(buf) - off, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
-        if (n < 0 || (size_t)n >= sizeof(buf) - off)
+    off = (size_t)w;
+    for (int i = 0; i < n; i++) {
+        if (framing_header(h[i].name))
+            continue;
+        w = snprintf(buf + off, sizeof(buf) - off, "%s: %s\r\n", h[i].name, h[i].value);
+        if (w < 0 || (size_t)w >= sizeof(buf) - off)
             return -1;
-        off += (size_t)n;
-        record_header(r, hdrs[i].name, hdrs[i].value);
+        off += (size_t)w;
     }
+    r->resp_headers = h;
+    r->n_resp_headers = n;
     if (content_length >= 0 && status != 204 && status != 304 && status >= 200) {
-        n = snprintf(buf + off, sizeof(buf) - off, "Content-Length: %lld\r\n", content_length);
-        if (n < 0 || (size_t)n >= sizeof(buf) - off)
+        w = snprintf(buf + off, sizeof(buf) - off, "Content-Length: %lld\r\n", content_length);
+        if (w < 0 || (size_t)w >= sizeof(buf) - off)
             return -1;
-        off += (size_t)n;
+        off += (size_t)w;
     }
     const struct conf_server *s = r->srv != NULL ? r->srv : conf->main;
     if (!c->keepalive)
-        n = snprintf(buf + off, sizeof(buf) - off, "Connection: close\r\n\r\n");
+        w = snprintf(buf + off, sizeof(buf) - off, "Connection: close\r\n\r\n");
     else if (r->h.version == 10)
-        n = snprintf(buf + off, sizeof(buf) - off,
+        w = snprintf(buf + off, sizeof(buf) - off,
                      "Keep-Alive: timeout=%d, max=%d\r\nConnection: Keep-Alive\r\n\r\n",
                      (s->keepalive_timeout_ms + 999) / 1000,
                      s->max_keepalive_requests > 0 ? s->max_keepalive_requests - c->requests - 1
                                                    : 100);
     else
-        n = snprintf(buf + off, sizeof(buf) - off, "\r\n");
-    if (n < 0 || (size_t)n >= sizeof(buf) - off)
+        w = snprintf(buf + off, sizeof(buf) - off, "\r\n");
+    if (w < 0 || (size_t)w >= sizeof(buf) - off)
         return -1;
-    off += (size_t)n;
+    off += (size_t)w;
     r->status = status;
     if (io_write_all(c->fd, buf, off, deadline) < 0) {
         c->aborted = 1;
@@ -279,6 +294,7 @@ static const struct conf_errdoc *find_errdoc(const struct request *r, int status
 
 int respond_error(struct request *r, int status, const char *location, int64_t deadline)
 {
+    r->error_page = 1;
     struct resp_header hdrs[3];
     int nh = 0;
     const struct conf_errdoc *ed = location == NULL ? find_errdoc(r, status) : NULL;

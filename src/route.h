@@ -28,6 +28,16 @@ struct route_decision {
     const struct conf_dir *sections[ROUTE_MAX_SECTIONS];
     int n_sections;
     const char *why; /* short trace for debug logs and dry runs: "ProxyPass /a at f:3" */
+    /* ROUTE_PROXY: effective settings for this request, resolved from the worker, the
+     * sections (last one setting it wins) and the server, so the engine reads them here. */
+    int timeout_ms;                  /* timeout= -> ProxyTimeout -> Timeout */
+    int connect_timeout_ms;          /* connectiontimeout= -> timeout_ms */
+    int preserve_host;               /* ProxyPreserveHost */
+    int add_headers;                 /* ProxyAddHeaders */
+    int error_override;              /* ProxyErrorOverride On|Off */
+    const int *error_override_codes; /* n == 0: every status 400..599 */
+    int n_error_override_codes;
+    const char *proxy_name; /* the URL <Proxy> sections were matched against */
 };
 
 /* Decides for r (uses r->srv, r->path (normalised), r->h, r->c->client_ip, r->arena).
@@ -35,8 +45,11 @@ struct route_decision {
 int route_request(const struct conf *conf, struct request *r, struct route_decision *d);
 
 /* First section in d of this kind list whose per-module field is set, searching from the
- * last (most specific) one; helpers for the consumers of d->sections. */
-const struct conf_dir *route_last_section_with(const struct route_decision *d,
-                                               size_t field_offset);
+ * last (most specific) one; helpers for the consumers of d->sections. field_offset is
+ * the offsetof() of a pointer member of struct conf_dir (proxy, headers, env, acl). */
+const struct conf_dir *route_last_section_with(const struct route_decision *d, size_t field_offset);
+
+/* Whether ProxyErrorOverride replaces a backend response with this status for d. */
+int route_error_override(const struct route_decision *d, int status);
 
 #endif

@@ -24,6 +24,9 @@
 #include "io.h"
 #include "log.h"
 #include "privdrop.h"
+#include "proxy.h"
+#include "route.h"
+#include "env.h"
 #include "respond.h"
 #include "scoreboard.h"
 #include "static_file.h"
@@ -87,11 +90,12 @@ static size_t head_cap(const struct conf_server *s)
            2 + 64;
 }
 
-static const char *env_none(void *ctx, const char *name)
+static const char *env_lookup(void *ctx, const char *name)
 {
-    (void)ctx;
-    (void)name;
-    return NULL; /* environment variables arrive with SetEnv/SetEnvIf */
+    const struct request *r = ctx;
+    if (r->backend_name != NULL && strcmp(name, "BALANCER_WORKER_NAME") == 0)
+        return r->backend_name;
+    return env_get(r, name);
 }
 
 static void access_log(struct request *r)
@@ -120,7 +124,8 @@ static void access_log(struct request *r)
         .duration_us = ((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000) - r->start_mono_us,
         .resp_headers = r->resp_headers,
         .n_resp_headers = r->n_resp_headers,
-        .env_get = env_none,
+        .env_get = env_lookup,
+        .env_ctx = r,
         .handler = r->handler,
         .filename = r->filename,
         .keepalive_count = r->c->requests,
@@ -133,8 +138,8 @@ static void access_log(struct request *r)
     for (const struct conf_customlog *l = logs; l; l = l->next) {
         if (l->fd < 0 || l->compiled == NULL)
             continue;
-        if (l->env != NULL && !l->env_negate)
-            continue; /* env=VAR: no variable is ever set before SetEnv exists */
+        if (l->env != NULL && (env_get(r, l->env) != NULL) == l->env_negate)
+            continue; /* CustomLog ... env=[!]VAR */
         size_t n = accesslog_render(l->compiled, &info, line, sizeof(line));
         /* One write() per line on an O_APPEND fd: lines from many workers never mix. */
         if (write(l->fd, line, n) < 0)
@@ -210,8 +215,6 @@ static int discard_body(struct request *r, int64_t deadline)
 
 static int handle_trace(struct request *r, int64_t deadline)
 {
-    if (r->srv->trace_enable == 0)
-        return respond_error(r, 405, NULL, deadline);
     if (r->h.content_length > 0 || r->h.chunked)
         return respond_error(r, 413, NULL, deadline);
     /* Echo the head, as RFC 9110 9.3.8 describes. */
@@ -248,6 +251,22 @@ static int handle_request(struct request *r, int64_t deadline)
     if (st != 0)
         return respond_error(r, st, NULL, deadline);
     r->path = norm;
+    if (r->h.m == HTTP_TRACE && s->trace_enable == 0)
+        return respond_error(r, 405, NULL, deadline);
+
+    /* The decision lives as long as the request: the access log and headers read it. */
+    struct route_decision *d = arena_calloc(r->arena, 1, sizeof(*d));
+    if (d == NULL)
+        return respond_error(r, 500, NULL, deadline);
+    route_request(W.conf, r, d);
+    r->route = d;
+    env_apply(r, d);
+    log_msg(MOD_PROXY, LL_DEBUG, 0, r->c->client_addr, "route %s: %s", r->path,
+            d->why ? d->why : "-");
+    if (d->outcome == ROUTE_PROXY) {
+        r->handler = "proxy-server";
+        return proxy_handle(r, d, deadline);
+    }
     /* Local handlers never read the body. With Expect: 100-continue the client waits for us:
      * answer without reading and close instead (RFC 9110 10.1.1). */
     if ((r->h.content_length > 0 || r->h.chunked) && !r->h.expect_continue) {
@@ -259,6 +278,8 @@ static int handle_request(struct request *r, int64_t deadline)
         if (rc == 400)
             return respond_error(r, 400, NULL, deadline);
     }
+    if (d->outcome == ROUTE_STATUS)
+        return respond_error(r, d->status, NULL, deadline);
     if (r->h.m == HTTP_TRACE)
         return handle_trace(r, deadline);
     if (s->document_root == NULL)
@@ -497,6 +518,7 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
         }
     }
     sb_state(SB_STATE_DEAD);
+    proxy_pool_close_all();
     close(ep);
     free(W.buf);
     arena_destroy(W.req_arena);

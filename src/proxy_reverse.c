@@ -37,9 +37,8 @@ char *proxy_front_url(struct arena *a, const struct proxy_front *f, const char *
         long long v;
         if (colon != NULL && util_parse_ll(colon + 1, 1, 65535, &v) == 0)
             port = (int)v;
-        /* httpd: the client's port, else the connection's local port. */
-        if (port == 0)
-            port = f->local_port;
+        /* A Host without a port gives a URL without one: what Debian's apache2 2.4.71
+         * answers (checked live), whatever the listening port. */
     } else {
         host = f->srv && f->srv->server_name ? f->srv->server_name : "localhost";
         hlen = strlen(host);

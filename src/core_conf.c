@@ -15,6 +15,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "conf_regex.h"
 #include "conf_registry.h"
 #include "util.h"
 
@@ -284,31 +285,6 @@ static const char *set_virtual_host(struct conf_cmd *cmd, const struct conf_dire
 
 /* ---- per-directory sections ---- */
 
-static void free_regex(void *re)
-{
-    pcre2_code_free(re);
-}
-
-static const char *compile_regex(struct conf_cmd *cmd, const char *pattern, void **out)
-{
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (re == NULL) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        return conf_errf(cmd, "regular expression '%s' could not be compiled: %s at offset %zu",
-                         pattern, (const char *)msg, (size_t)off);
-    }
-    if (arena_cleanup_add(cmd->arena, free_regex, re) < 0) {
-        pcre2_code_free(re);
-        return "out of memory";
-    }
-    *out = re;
-    return NULL;
-}
-
 static const unsigned dir_ctx[] = {
     [DIR_LOCATION] = CTX_LOCATION,   [DIR_LOCATIONMATCH] = CTX_LOCATION,
     [DIR_DIRECTORY] = CTX_DIRECTORY, [DIR_DIRECTORYMATCH] = CTX_DIRECTORY,
@@ -342,7 +318,7 @@ static const char *open_dir_section(struct conf_cmd *cmd, const struct conf_dire
     dir->file = cmd->file;
     dir->line = cmd->line;
     if (is_match) {
-        const char *err = compile_regex(cmd, pattern, &dir->regex);
+        const char *err = conf_compile_regex(cmd, pattern, &dir->regex);
         if (err != NULL)
             return err;
     }

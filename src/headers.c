@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "arena.h"
+#include "conf_regex.h"
 #include "conn.h"
 #include "env.h"
 #include "headers.h"
@@ -71,29 +72,9 @@ static char *sb_done(struct sbuf *b)
 
 /* ---- regular expressions ---- */
 
-static void regex_free(void *re)
-{
-    pcre2_code_free(re);
-}
-
 void *headers_regex_compile(struct arena *a, const char *pattern, char *err, size_t errlen)
 {
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (re == NULL) {
-        PCRE2_UCHAR msg[200];
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        snprintf(err, errlen, "%s at offset %zu", (const char *)msg, (size_t)off);
-        return NULL;
-    }
-    if (arena_cleanup_add(a, regex_free, re) < 0) {
-        pcre2_code_free(re);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    return re;
+    return conf_regex_compile(a, pattern, 0, err, errlen);
 }
 
 #define MATCH_PAIRS 10 /* $0..$9, as httpd's AP_MAX_REG_MATCH */
@@ -691,18 +672,10 @@ static pcre2_code *xp_regex(struct xparser *p)
         xp_fail(p, "out of memory");
         return NULL;
     }
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, opts, &code, &off, NULL);
+    char err[200];
+    pcre2_code *re = conf_regex_compile(p->a, src, opts, err, sizeof(err));
     if (re == NULL) {
-        PCRE2_UCHAR msg[200];
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        xp_fail(p, "Failed to compile regular expression '%s': %s", src, (const char *)msg);
-        return NULL;
-    }
-    if (arena_cleanup_add(p->a, regex_free, re) < 0) {
-        pcre2_code_free(re);
-        xp_fail(p, "out of memory");
+        xp_fail(p, "Failed to compile regular expression '%s': %s", src, err);
         return NULL;
     }
     return re;

@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "conf_regex.h"
 #include "conf_registry.h"
 #include "proxy_types.h"
 #include "util.h"
@@ -472,8 +473,6 @@ static const char *parse_params(struct conf_cmd *cmd, int argc, char **argv, int
 
 /* ---- ProxyPass / ProxyPassMatch ---- */
 
-static const char *compile_regex(struct conf_cmd *cmd, const char *pattern, void **out);
-
 static void warn_slashes(struct conf_cmd *cmd, const char *path, const struct url_parts *u)
 {
     size_t pl = strlen(path), ul = strlen(u->path);
@@ -567,7 +566,7 @@ static const char *add_pass(struct conf_cmd *cmd, const struct conf_directive *d
     p->line = cmd->line;
     if (use_regex) {
         if (regex == NULL) {
-            const char *err = compile_regex(cmd, path, &regex);
+            const char *err = conf_compile_regex(cmd, path, &regex);
             if (err != NULL)
                 return err;
         }
@@ -622,31 +621,6 @@ static const char *add_pass(struct conf_cmd *cmd, const struct conf_directive *d
     while (*pp != NULL)
         pp = &(*pp)->next;
     *pp = p;
-    return NULL;
-}
-
-static void free_regex(void *re)
-{
-    pcre2_code_free(re);
-}
-
-static const char *compile_regex(struct conf_cmd *cmd, const char *pattern, void **out)
-{
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (re == NULL) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        return conf_errf(cmd, "regular expression '%s' could not be compiled: %s at offset %zu",
-                         pattern, (const char *)msg, (size_t)off);
-    }
-    if (arena_cleanup_add(cmd->arena, free_regex, re) < 0) {
-        pcre2_code_free(re);
-        return "out of memory";
-    }
-    *out = re;
     return NULL;
 }
 

@@ -14,45 +14,14 @@
 #include "acl.h"
 #include "conf.h"
 #include "tap.h"
+#include "testconf.h"
 
-static char root[256];
 static char errbuf[8192];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void clean_root(void)
-{
-    if (root[0] != '\0')
-        nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    root[0] = '\0';
-}
 
 /* Loads "Listen ..." + body from a fresh temporary ServerRoot. */
 static struct conf *load(const char *body)
 {
-    clean_root();
-    snprintf(root, sizeof(root), "/tmp/test_acl.XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    char path[512];
-    snprintf(path, sizeof(path), "%s/portico.conf", root);
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        perror(path);
-        exit(2);
-    }
-    fprintf(f, "Listen 127.0.0.1:8080\n%s", body);
-    fclose(f);
-    struct conf_options o = {root, NULL, NULL, NULL, NULL};
-    return conf_load(&o, errbuf, sizeof(errbuf));
+    return testconf_load("test_acl", "Listen 127.0.0.1:8080\n", body, errbuf, sizeof(errbuf));
 }
 
 /* The load's error text with the config path replaced by "F" and the last newline cut. */
@@ -65,7 +34,7 @@ static const char *load_error(const char *body)
         return "(loaded)";
     }
     char prefix[512];
-    int pl = snprintf(prefix, sizeof(prefix), "%s/portico.conf", root);
+    int pl = snprintf(prefix, sizeof(prefix), "%s/portico.conf", testconf_root);
     size_t o = 0;
     for (const char *p = errbuf; *p && o + 2 < sizeof(out);) {
         if (strncmp(p, prefix, (size_t)pl) == 0) {
@@ -637,6 +606,6 @@ int main(void)
     test_compat();
     test_satisfy();
     test_merge();
-    clean_root();
+    testconf_clean();
     return tap_done();
 }

@@ -16,52 +16,20 @@
 #include "headers.h"
 #include "route.h"
 #include "tap.h"
+#include "testconf.h"
 #include "util.h"
 
-static char root[256];
 static char errbuf[8192];
 static struct conf *cur; /* config of the current test */
 static struct arena *ra; /* request arena */
 static struct conn conn; /* a pretend client connection */
 static struct conf_listener listener;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void cleanup_root(void)
-{
-    if (root[0] != '\0')
-        nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    root[0] = '\0';
-}
-
 /* Loads "Listen 80\n" + text; NULL on error (message in errbuf). Frees the previous one. */
 static struct conf *load(const char *text)
 {
     conf_free(cur);
-    cur = NULL;
-    cleanup_root();
-    snprintf(root, sizeof(root), "/tmp/test_headers.XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    char path[512];
-    snprintf(path, sizeof(path), "%s/portico.conf", root);
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        perror(path);
-        exit(2);
-    }
-    fprintf(f, "Listen 80\n%s", text);
-    fclose(f);
-    struct conf_options o = {root, NULL, NULL, NULL, NULL};
-    cur = conf_load(&o, errbuf, sizeof(errbuf));
+    cur = testconf_load("test_headers", "Listen 80\n", text, errbuf, sizeof(errbuf));
     return cur;
 }
 
@@ -72,8 +40,8 @@ static const char *load_err(const char *text)
     if (load(text) != NULL)
         return "(loaded)";
     const char *s = errbuf;
-    size_t rl = strlen(root);
-    if (strncmp(s, root, rl) == 0 && s[rl] == '/')
+    size_t rl = strlen(testconf_root);
+    if (strncmp(s, testconf_root, rl) == 0 && s[rl] == '/')
         s += rl + 1;
     size_t n = strcspn(s, "\n");
     if (n >= sizeof(out))
@@ -611,7 +579,7 @@ static void test_config_errors(void)
          "'FOO' does not exist"},
         {"Header set X y \"expr=%{REQUEST_URI} =~ /(/\"\n",
          "portico.conf:2: Header: Can't parse envclause/expression '%{REQUEST_URI} =~ /(/': "
-         "Failed to compile regular expression '(': missing closing parenthesis"},
+         "Failed to compile regular expression '(': missing closing parenthesis at offset 1"},
         {"Header set X y \"expr=%{REMOTE_ADDR} -ipmatch '10.0.0.0/88'\"\n",
          "portico.conf:2: Header: Can't parse envclause/expression '%{REMOTE_ADDR} -ipmatch "
          "'10.0.0.0/88'': parsing of subnet/netmask failed: '10.0.0.0/88'"},
@@ -755,7 +723,7 @@ int main(void)
     test_env_api();
     test_env_directives();
     conf_free(cur);
-    cleanup_root();
+    testconf_clean();
     arena_destroy(ra);
     return tap_done();
 }

@@ -16,53 +16,20 @@
 #include "proxy_types.h"
 #include "route.h"
 #include "tap.h"
+#include "testconf.h"
 #include "uri_norm.h"
 #include "util.h"
 
-static char root[256];
 static char errbuf[16384];
 static struct arena *A;
 static struct conn CONN;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void clean_root(void)
-{
-    if (root[0] != '\0')
-        nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    root[0] = '\0';
-}
 
 /* Writes "Listen/ServerName" + text as portico.conf (so the first line of text is line 3)
  * and loads it. */
 static struct conf *load(const char *text)
 {
-    clean_root();
-    snprintf(root, sizeof(root), "/tmp/test_route.XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    char path[512];
-    snprintf(path, sizeof(path), "%s/htdocs", root);
-    mkdir(path, 0755);
-    snprintf(path, sizeof(path), "%s/portico.conf", root);
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        perror(path);
-        exit(2);
-    }
-    fprintf(f, "Listen 127.0.0.1:8080\nServerName front.example\n%s", text);
-    fclose(f);
-    struct conf_options o = {root, NULL, NULL, NULL, NULL};
-    errbuf[0] = '\0';
-    return conf_load(&o, errbuf, sizeof(errbuf));
+    return testconf_load("test_route", "Listen 127.0.0.1:8080\nServerName front.example\n", text,
+                         errbuf, sizeof(errbuf));
 }
 
 /* Routes raw_path?query on srv from client ip; "local", "STATUS n" or the backend URL. */
@@ -264,7 +231,7 @@ static const char *const loc_conf =
     "</VirtualHost>\n";
 
 /* The config text with '@' replaced by the ServerRoot is only known after mkdtemp: load
- * twice, the first time to learn the root. */
+ * twice, the first time to learn the testconf_root. */
 static struct conf *load_at(const char *text)
 {
     static char buf[16384];
@@ -272,7 +239,7 @@ static struct conf *load_at(const char *text)
     if (c != NULL)
         conf_free(c);
     char keep[256];
-    util_strlcpy(keep, root, sizeof(keep));
+    util_strlcpy(keep, testconf_root, sizeof(keep));
     size_t o = 0;
     for (const char *p = text; *p && o + 300 < sizeof(buf); p++) {
         if (*p == '@')
@@ -281,7 +248,7 @@ static struct conf *load_at(const char *text)
             buf[o++] = *p;
     }
     buf[o] = '\0';
-    /* load() makes a new root: write into the old one instead. */
+    /* load() makes a new testconf_root: write into the old one instead. */
     char path[512];
     snprintf(path, sizeof(path), "%s/portico.conf", keep);
     FILE *f = fopen(path, "w");
@@ -760,7 +727,7 @@ int main(void)
     test_workers();
     test_errors();
     test_reverse();
-    clean_root();
+    testconf_clean();
     arena_destroy(A);
     return tap_done();
 }

@@ -83,6 +83,8 @@ void arena_reset(struct arena *a)
     a->head = a->first;
     a->first->used = 0;
     a->used = 0;
+    /* Growth restarts small: one big request must not make every later one malloc 1 MiB. */
+    a->next_size = a->first->size * 2;
 }
 
 void arena_destroy(struct arena *a)

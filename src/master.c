@@ -206,9 +206,7 @@ static void spawn(unsigned slot)
         return;
     }
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Signals stay blocked until worker_main() has its handlers installed. */
         atomic_store(&w->pid, (int32_t)getpid());
         worker_main(M.conf, &M.sb, slot, M.gen);
     }
@@ -340,14 +338,19 @@ static void start_servers(void)
     }
 }
 
-/* Waits for every child up to `seconds`, then SIGKILLs the rest (TERM re-sent each second). */
+/* Signals that arrived while wait_children() was busy, for the main loop. */
+static int pending_sig;
+
+/* Waits for every child up to `seconds` (0 = no limit), then SIGKILLs the rest; with `term`
+ * TERM is re-sent each second. A TERM arriving meanwhile turns a graceful wait into a stop
+ * (10 s at most); other signals are kept for the main loop. */
 static void wait_children(int seconds, int term)
 {
-    int64_t end = util_now_ms() + (int64_t)seconds * 1000;
+    int64_t end = seconds > 0 ? util_now_ms() + (int64_t)seconds * 1000 : INT64_MAX;
     int64_t next_term = util_now_ms() + 1000;
     while (count_children() > 0) {
         int64_t now = util_now_ms();
-        if (seconds > 0 && now >= end)
+        if (now >= end)
             break;
         if (term && now >= next_term) {
             signal_children(SIGTERM, 0);
@@ -355,7 +358,17 @@ static void wait_children(int seconds, int term)
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
         siginfo_t si;
-        sigtimedwait(&M.sigs, &si, &ts);
+        int sig = sigtimedwait(&M.sigs, &si, &ts);
+        if ((sig == SIGTERM || sig == SIGINT) && stopping != SIGTERM) {
+            log_msg(MOD_MPM_PREFORK, LL_NOTICE, 0, NULL, "caught SIGTERM, shutting down");
+            stopping = SIGTERM;
+            term = 1;
+            signal_children(SIGTERM, 0);
+            if (end > now + 10000)
+                end = now + 10000;
+        } else if (sig > 0 && sig != SIGCHLD) {
+            pending_sig = sig;
+        }
         reap();
     }
     if (count_children() > 0) {
@@ -363,7 +376,9 @@ static void wait_children(int seconds, int term)
         while (count_children() > 0) {
             struct timespec ts = {0, 20 * 1000 * 1000};
             siginfo_t si;
-            sigtimedwait(&M.sigs, &si, &ts);
+            int sig = sigtimedwait(&M.sigs, &si, &ts);
+            if (sig > 0 && sig != SIGCHLD && sig != SIGTERM && sig != SIGINT)
+                pending_sig = sig;
             reap();
         }
     }
@@ -564,7 +579,10 @@ int master_run(struct conf *conf, const struct master_options *opt)
             left = 0;
         struct timespec ts = {left / 1000, (left % 1000) * 1000000};
         siginfo_t si;
-        int sig = sigtimedwait(&M.sigs, &si, &ts);
+        int sig = pending_sig;
+        pending_sig = 0;
+        if (sig == 0)
+            sig = sigtimedwait(&M.sigs, &si, &ts);
         if (sig == SIGCHLD) {
             reap();
         } else if (sig == SIGTERM || sig == SIGINT) {
@@ -587,6 +605,8 @@ int master_run(struct conf *conf, const struct master_options *opt)
             stopping = SIGHUP;
             signal_children(SIGTERM, 0);
             wait_children(5, 1);
+            if (stopping == SIGTERM)
+                break;
             stopping = 0;
             reload(0);
             start_servers();

@@ -16,6 +16,7 @@
 #include "io.h"
 #include "mime.h"
 #include "respond.h"
+#include "uri_norm.h"
 #include "util.h"
 
 static const char *content_type(struct request *r, const char *file)
@@ -115,9 +116,19 @@ int static_file_handle(struct request *r, int64_t deadline)
         struct resp_header h = {"Allow", "GET, HEAD, OPTIONS, TRACE"};
         return respond_send(r, 200, &h, 1, NULL, 0, 0, deadline);
     }
+    /* The file system sees the fully decoded name (what routing and <Directory> matched);
+     * uri_normalise() already refused encoded slashes and NULs. */
+    size_t plen0 = strlen(r->path);
+    char *decoded = arena_alloc(r->arena, plen0 + 1);
+    size_t dlen = 0;
+    if (decoded == NULL)
+        return respond_error(r, 500, NULL, deadline);
+    int st_dec = uri_decode_all(r->path, plen0, decoded, &dlen);
+    if (st_dec != 0)
+        return respond_error(r, st_dec, NULL, deadline);
     struct stat st;
     char *file;
-    int fd = open_under_root(r, r->path, &st, &file);
+    int fd = open_under_root(r, decoded, &st, &file);
     if (fd < 0)
         return respond_error(r, errno == EACCES ? 403 : 404, NULL, deadline);
     if (S_ISDIR(st.st_mode)) {
@@ -126,7 +137,10 @@ int static_file_handle(struct request *r, int64_t deadline)
         if (plen == 0 || r->path[plen - 1] != '/') {
             /* httpd's mod_dir: a directory without its slash is redirected to it. */
             const char *host = r->h.host != NULL ? r->h.host : r->srv->server_name;
-            char *loc = arena_printf(r->arena, "http://%s%s/%s%s", host ? host : "localhost",
+            const char *scheme = r->c->listener != NULL && r->c->listener->protocol != NULL
+                                     ? r->c->listener->protocol
+                                     : "http";
+            char *loc = arena_printf(r->arena, "%s://%s%s/%s%s", scheme, host ? host : "localhost",
                                      r->path, r->h.query ? "?" : "", r->h.query ? r->h.query : "");
             return respond_error(r, 301, loc, deadline);
         }
@@ -139,7 +153,7 @@ int static_file_handle(struct request *r, int64_t deadline)
         }
         fd = -1;
         for (int i = 0; i < nidx && fd < 0; i++) {
-            char *p = arena_printf(r->arena, "%s%s", r->path, idx[i]);
+            char *p = arena_printf(r->arena, "%s%s", decoded, idx[i]);
             if (p == NULL)
                 break;
             fd = open_under_root(r, p, &st, &file);

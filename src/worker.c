@@ -287,6 +287,26 @@ static int handle_request(struct request *r, int64_t deadline)
     return static_file_handle(r, deadline);
 }
 
+/* Waits for the next request on an idle keep-alive connection. Returns 1 when readable, 0
+ * on the deadline or when this worker is told to stop (polled in 1 s slices, since the
+ * signal may arrive just before poll()), -1 on error. */
+static int idle_wait(int fd, int64_t deadline)
+{
+    for (;;) {
+        if (graceful)
+            return 0;
+        int64_t left = deadline - util_now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
 static void fill_sb_request(struct request *r)
 {
     if (W.sb == NULL)
@@ -296,18 +316,40 @@ static void fill_sb_request(struct request *r)
                         r->srv && r->srv->server_name ? r->srv->server_name : "");
 }
 
-static void serve_connection(int fd, const struct conf_listener *l)
+/* Lingering close, as httpd's ap_lingering_close: send our FIN, then read and discard what
+ * the client still sends (an unread body, a pipelined request) until it closes, for at most
+ * LINGER_MS and LINGER_MAX bytes. Closing with unread data would make the kernel answer
+ * with a reset that can destroy the response still in flight. */
+#define LINGER_MS  2000
+#define LINGER_MAX (512 * 1024)
+static void lingering_close(int fd)
+{
+    if (shutdown(fd, SHUT_WR) == 0) {
+        char sink[4096];
+        int64_t deadline = util_now_ms() + LINGER_MS;
+        size_t total = 0;
+        while (total < LINGER_MAX) {
+            ssize_t n = io_read(fd, sink, sizeof(sink), deadline);
+            if (n <= 0)
+                break;
+            total += (size_t)n;
+        }
+    }
+    close(fd);
+}
+
+static void serve_connection(int fd, const struct conf_listener *l,
+                             const struct sockaddr_storage *peer)
 {
     const struct conf *conf = W.conf;
     struct conn c = {.fd = fd, .conf = conf, .listener = l, .sb = W.sb};
-    struct sockaddr_storage peer, local;
-    socklen_t plen = sizeof(peer), llen = sizeof(local);
-    if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 ||
-        getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
         close(fd);
         return;
     }
-    addr_to_text(&peer, c.client_ip, sizeof(c.client_ip), &c.client_port);
+    addr_to_text(peer, c.client_ip, sizeof(c.client_ip), &c.client_port);
     addr_to_text(&local, c.local_ip, sizeof(c.local_ip), &c.local_port);
     snprintf(c.client_addr, sizeof(c.client_addr), "%s:%d", c.client_ip, c.client_port);
     int one = 1;
@@ -368,7 +410,7 @@ static void serve_connection(int fd, const struct conf_listener *l)
             }
             /* A retiring worker drops an idle keep-alive connection, but always serves the
              * first request of one it accepted. */
-            if (graceful && !got_bytes && c.requests > 0)
+            if (!got_bytes && c.requests > 0 && idle_wait(fd, deadline) <= 0)
                 goto done;
             ssize_t n = io_read(fd, c.in + c.in_len, c.in_cap - c.in_len, deadline);
             if (n == 0)
@@ -401,7 +443,17 @@ static void serve_connection(int fd, const struct conf_listener *l)
             status = (int)-hl;
         if (status == 0) {
             r.bytes_in = hl;
-            status = http_parse_request(c.in + c.in_off, (size_t)hl, &lim, r.arena, &r.h, &reason);
+            /* Parse a copy: the parser works in place and every r.h string points into it,
+             * while c.in is reused for the body (reading a body into c.in would otherwise
+             * rewrite the headers under our feet: a smuggling and response-splitting hole). */
+            char *head = arena_alloc(r.arena, (size_t)hl + 1);
+            if (head == NULL) {
+                status = 500;
+            } else {
+                memcpy(head, c.in + c.in_off, (size_t)hl);
+                head[hl] = '\0';
+                status = http_parse_request(head, (size_t)hl, &lim, r.arena, &r.h, &reason);
+            }
             c.in_off += (size_t)hl;
             if (status == 0)
                 r.parsed = 1;
@@ -434,10 +486,7 @@ static void serve_connection(int fd, const struct conf_listener *l)
     }
 done:
     sb_state(SB_STATE_CLOSING);
-    /* Lingering close: stop sending, then let the kernel discard what the client still
-     * sends rather than resetting a response it has not read yet. */
-    shutdown(fd, SHUT_WR);
-    close(fd);
+    lingering_close(fd);
 }
 
 void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, unsigned generation)
@@ -456,11 +505,13 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     signal(SIGHUP, SIG_DFL);
     signal(SIGWINCH, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
+    /* The master forks us with its signals blocked; unblock only now that the handlers
+     * are in place, so a USR1 sent right after fork() retires us instead of killing us. */
     sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
-    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
-    sigprocmask(SIG_BLOCK, NULL, &unblocked_mask);
+    sigemptyset(&unblocked_mask);
+    sigprocmask(SIG_SETMASK, &unblocked_mask, NULL);
 
     char err[256];
     if (privdrop_child(conf, err, sizeof(err)) < 0) {
@@ -472,14 +523,15 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     W.buf = malloc(W.buf_cap);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (W.req_arena == NULL || W.buf == NULL || ep < 0) {
+        /* A resource shortage: exit 1 so the master replaces us later. */
         log_msg(MOD_MPM_PREFORK, LL_ALERT, errno, NULL, "worker setup failed");
-        _exit(2);
+        _exit(1);
     }
     for (const struct conf_listener *l = conf->listeners; l; l = l->next) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = (void *)l};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
             log_msg(MOD_MPM_PREFORK, LL_ALERT, errno, NULL, "epoll_ctl on %s", l->text);
-            _exit(2);
+            _exit(1);
         }
     }
 
@@ -513,7 +565,7 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
                 continue;
             }
             conns++;
-            serve_connection(fd, l);
+            serve_connection(fd, l, &peer);
             break; /* re-check graceful and the connection limit */
         }
     }

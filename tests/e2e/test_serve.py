@@ -339,11 +339,32 @@ def test_slow_clients(p):
              "slow client (%s) gets 408 or a plain close" % name, repr(data[:80]))
 
 
+def test_body_cannot_rewrite_head(p):
+    """A body arriving after the head once landed in the buffer the parsed head still lived
+    in, so the headers (here Host, used for the redirect) were read back from the body:
+    response splitting. The head must stay what the client sent."""
+    evil = b"evil.example\r\nSet-Cookie: pwned=1\r\nX-Pad: " + b"a" * 40
+    head = ("POST /sub HTTP/1.1\r\nHost: front.example\r\nContent-Length: %d\r\n\r\n"
+            % len(evil)).encode()
+    with Conn(p.port, timeout=5) as c:
+        c.send(head)
+        time.sleep(0.3)
+        c.send(evil)
+        r = c.read_response()
+    T.ok(r is not None, "delayed body: a response arrives")
+    if r is None:
+        return
+    T.is_(r.status, 301, "delayed body: 301 for the directory")
+    T.is_(r.header("Location", ""), "http://front.example/sub/",
+          "delayed body: Location built from the real Host header")
+    T.ok(all("pwned" not in v for _, v in r.headers), "delayed body: no injected header")
+
+
 def main():
     with Portico(conf=CONF, files=dict(FILES), nports=2, start_servers=4, min_spare=2, max_spare=6,
                  dirfiles={"docs1/index.html": "docs1 index\n", "docs2/index.html": "docs2 index\n"}) as p:
         for fn in (test_static, test_errors_and_dirs, test_connections, test_strict_parsing, test_vhosts,
-                   test_logs, test_slow_clients, test_slow_download):
+                   test_logs, test_slow_clients, test_slow_download, test_body_cannot_rewrite_head):
             T.section(fn, p)
 
 

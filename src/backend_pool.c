@@ -6,8 +6,9 @@
  * keep-alive timeout. */
 #include "backend_pool.h"
 
-#include <poll.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -45,12 +46,21 @@ static struct pool_slot *slot_for(const struct proxy_worker *w, unsigned n_worke
     return &slots[w->index];
 }
 
-/* Readable with nothing requested means EOF, an error, or bytes the backend should not have
- * sent: none of these connections can carry a request. */
+/* Anything to read while no request is outstanding means EOF, an error, or bytes the backend
+ * sent past the end of its last response: none of these connections can carry a request. A
+ * surplus response left in the socket would otherwise be read as the answer to the next
+ * request, possibly another client's. Checked when the connection is given back (catches bytes
+ * that came with the end of the body) and again when it is taken (catches later ones). */
 static int still_idle(int fd)
 {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    return poll(&p, 1, 0) == 0;
+    char c;
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+    return 0;
 }
 
 int backend_pool_get(const struct proxy_worker *w, unsigned n_workers)
@@ -81,7 +91,7 @@ void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd)
     int max = w->max > 0 ? w->max : 1;
     if (max > POOL_HARD_MAX)
         max = POOL_HARD_MAX;
-    if (s == NULL || w->disablereuse > 0) {
+    if (s == NULL || w->disablereuse > 0 || !still_idle(fd)) {
         close(fd);
         return;
     }

@@ -16,11 +16,14 @@
 int backend_pool_get(const struct proxy_worker *w, unsigned n_workers);
 
 /* Gives back a connection whose last response was read completely and that the backend did
- * not close. Closed instead when disablereuse=On or the pool holds max= idle connections. */
+ * not close. Closed instead when disablereuse=On, when anything is readable on it (bytes past
+ * the response, EOF: never reused), or when the pool holds max= idle connections (the oldest
+ * goes). */
 void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd);
 
-/* Error state (httpd's PROXY_WORKER_IN_ERROR): usable() is false until retry= has passed
- * since set_error(). retry=0 never blocks. */
+/* Error state (httpd's PROXY_WORKER_IN_ERROR) of plain workers: usable() is false until
+ * retry= has passed since set_error(). retry=0 never blocks. Balancer members keep theirs in
+ * the balancer's shared memory instead (balancer.h), so this is never used for them. */
 int backend_pool_usable(const struct proxy_worker *w, unsigned n_workers);
 void backend_pool_set_error(const struct proxy_worker *w, unsigned n_workers);
 void backend_pool_clear_error(const struct proxy_worker *w, unsigned n_workers);

@@ -96,15 +96,16 @@ const struct conf_directive *conf_registry_find(const char *name);
 extern const struct conf_table *const conf_tables[];
 
 /* Every table, one per module (conf_tables lists them). */
-extern const struct conf_table conf_table_parse;   /* Include, If*, Define: conf_parse.c */
-extern const struct conf_table conf_table_so;      /* LoadModule: modules.c */
-extern const struct conf_table conf_table_core;    /* core_conf.c */
-extern const struct conf_table conf_table_mpm;     /* mpm_conf.c (prefork, unixd) */
-extern const struct conf_table conf_table_log;     /* log_conf.c (core logs, log_config) */
-extern const struct conf_table conf_table_proxy;   /* proxy_conf.c (mod_proxy, proxy_http) */
-extern const struct conf_table conf_table_headers; /* headers_conf.c (mod_headers) */
-extern const struct conf_table conf_table_env;     /* env_conf.c (mod_env) */
-extern const struct conf_table conf_table_acl;     /* acl_conf.c (authz_core/host, compat) */
+extern const struct conf_table conf_table_parse;     /* Include, If*, Define: conf_parse.c */
+extern const struct conf_table conf_table_so;        /* LoadModule: modules.c */
+extern const struct conf_table conf_table_core;      /* core_conf.c */
+extern const struct conf_table conf_table_mpm;       /* mpm_conf.c (prefork, unixd) */
+extern const struct conf_table conf_table_log;       /* log_conf.c (core logs, log_config) */
+extern const struct conf_table conf_table_proxy;     /* proxy_conf.c (mod_proxy, proxy_http) */
+extern const struct conf_table conf_table_headers;   /* headers_conf.c (mod_headers) */
+extern const struct conf_table conf_table_env;       /* env_conf.c (mod_env) */
+extern const struct conf_table conf_table_heartbeat; /* heartbeat_conf.c (heartmonitor) */
+extern const struct conf_table conf_table_acl;       /* acl_conf.c (authz_core/host, compat) */
 
 /* Runs one directive: lookup, context and argument checks, handler. Returns NULL or the
  * message "Directive: problem" (the caller adds "file:line: "). */

@@ -99,6 +99,7 @@ struct headers_conf;      /* headers.h: RequestHeader / Header */
 struct env_conf;          /* env.h: SetEnv / UnsetEnv / PassEnv */
 struct acl_conf;          /* acl.h: Require, Order/Allow/Deny/Satisfy */
 struct proxy_global_conf; /* proxy_types.h: every backend worker */
+struct heartbeat_conf;    /* heartbeat.h: mod_heartmonitor */
 
 struct conf_customlog {
     char *path;   /* absolute (ServerRoot applied) or "|program" */
@@ -247,6 +248,7 @@ struct conf {
     char *last_logformat;      /* the nickname-less LogFormat, for TransferLog */
     struct conf_msg *warnings; /* emitted while loading, in order */
     struct proxy_global_conf *proxy;
+    struct heartbeat_conf *heartbeat; /* heartbeat.h: HeartbeatListen etc.; NULL = none set */
 };
 
 struct conf_msg {

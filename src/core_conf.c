@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "conf_regex.h"
 #include "conf_registry.h"
+#include "proxy_types.h"
 #include "util.h"
 
 void conf_init_server(struct conf_server *s)
@@ -300,13 +301,17 @@ static const char *open_dir_section(struct conf_cmd *cmd, const struct conf_dire
     int is_match = kind == DIR_LOCATIONMATCH || kind == DIR_DIRECTORYMATCH ||
                    kind == DIR_FILESMATCH || kind == DIR_PROXYMATCH;
     const char *pattern = argv[0];
-    if (argc == 2) {
-        if (is_match || strcmp(argv[0], "~") != 0)
-            return "takes one argument (or '~' and a regular expression)";
+    int is_proxy = kind == DIR_PROXY || kind == DIR_PROXYMATCH;
+    int used = 1;
+    if (argc >= 2 && !is_match && strcmp(argv[0], "~") == 0) {
         kind = (enum conf_dir_kind)(kind + 1);
         is_match = 1;
         pattern = argv[1];
+        used = 2;
     }
+    /* Only <Proxy> takes more: balancer parameters, as `ProxySet` would set them. */
+    if (argc > used && !is_proxy)
+        return "takes one argument (or '~' and a regular expression)";
     struct conf_dir *dir = arena_calloc(cmd->arena, 1, sizeof(*dir));
     if (dir == NULL)
         return "out of memory";
@@ -326,6 +331,11 @@ static const char *open_dir_section(struct conf_cmd *cmd, const struct conf_dire
     while (*pp != NULL)
         pp = &(*pp)->next;
     *pp = dir;
+    if (argc > used) {
+        const char *err = proxy_conf_section_params(cmd, dir, argc - used, argv + used);
+        if (err != NULL)
+            return err;
+    }
     return conf_section_push(cmd, d->name + 1, dir_ctx[kind], dir, NULL, NULL);
 }
 
@@ -624,6 +634,11 @@ static const char *set_hostname_lookups(struct conf_cmd *cmd, const struct conf_
         "<" name, ctx, ARGS_TAKE12, open_dir_section, TGT_NONE, kind, 0, 0, DIRF_SECTION,          \
             MOD_CORE, "a path or pattern (or '~' and a regular expression)"                        \
     }
+#define SECTION_P(name, kind, ctx)                                                                 \
+    {                                                                                              \
+        "<" name, ctx, ARGS_1MORE, open_dir_section, TGT_NONE, kind, 0, 0, DIRF_SECTION,           \
+            MOD_PROXY, "a URL or pattern, then optional balancer parameters"                       \
+    }
 #define SECTION_M(name, kind, ctx)                                                                 \
     {                                                                                              \
         "<" name, ctx, ARGS_TAKE1, open_dir_section, TGT_NONE, kind, 0, 0, DIRF_SECTION, MOD_CORE, \
@@ -649,8 +664,8 @@ static const struct conf_directive core_directives[] = {
     SECTION_M("DirectoryMatch", DIR_DIRECTORYMATCH, CTX_SRV_ANY),
     SECTION("Files", DIR_FILES, CTX_SRV_ANY | CTX_DIRECTORY),
     SECTION_M("FilesMatch", DIR_FILESMATCH, CTX_SRV_ANY | CTX_DIRECTORY),
-    SECTION("Proxy", DIR_PROXY, CTX_SRV_ANY),
-    SECTION_M("ProxyMatch", DIR_PROXYMATCH, CTX_SRV_ANY),
+    SECTION_P("Proxy", DIR_PROXY, CTX_SRV_ANY),
+    SECTION_P("ProxyMatch", DIR_PROXYMATCH, CTX_SRV_ANY),
     {"DocumentRoot", CTX_SRV_ANY, ARGS_TAKE1, set_document_root, NONE, 0, 0, 0, MOD_CORE,
      "a directory"},
     {"ErrorDocument", CTX_ANY, ARGS_1MORE, set_error_document, NONE, 0, 0, 0, MOD_CORE,

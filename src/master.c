@@ -21,6 +21,9 @@
 
 #include "log.h"
 #include "mime.h"
+#include "balancer.h"
+#include "balancer_slot.h"
+#include "heartbeat.h"
 #include "scoreboard.h"
 #include "slotmem.h"
 #include "util.h"
@@ -38,6 +41,8 @@ static struct {
     struct conf *conf;
     const struct master_options *opt;
     struct slotmem sb;
+    struct slotmem bal; /* balancer members; bal.hdr == NULL when no balancer is configured */
+    pid_t hb_pid;       /* the heartbeat/health-check process, 0 when not running */
     struct child *kids;
     unsigned server_limit;
     unsigned gen;
@@ -216,14 +221,44 @@ static void spawn(unsigned slot)
 
 static unsigned count_children(void)
 {
-    unsigned n = 0;
+    unsigned n = M.hb_pid != 0;
     for (unsigned i = 0; i < M.server_limit; i++)
         n += M.kids[i].pid != 0;
     return n;
 }
 
+/* The heartbeat process reads the config and the balancer segment it was forked with, so
+ * it is replaced on every restart. */
+static void heartbeat_start(void)
+{
+    static int64_t last_start;
+    if (!heartbeat_needed(M.conf))
+        return;
+    /* At most one start a second, should it keep dying. */
+    if (util_now_ms() - last_start < 1000)
+        usleep(200000);
+    last_start = util_now_ms();
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_msg(MOD_HEARTMONITOR, LL_ERROR, errno, NULL, "fork of the heartbeat process");
+        return;
+    }
+    if (pid == 0)
+        heartbeat_main(M.conf, M.bal.hdr != NULL ? &M.bal : NULL);
+    M.hb_pid = pid;
+}
+
+static void heartbeat_stop(void)
+{
+    if (M.hb_pid != 0)
+        kill(M.hb_pid, SIGTERM);
+}
+
 static void signal_children(int sig, int only_old)
 {
+    /* The heartbeat process has no request to finish: any stop is a TERM for it. */
+    if (M.hb_pid != 0 && !only_old)
+        kill(M.hb_pid, sig == SIGKILL ? SIGKILL : SIGTERM);
     for (unsigned i = 0; i < M.server_limit; i++) {
         if (M.kids[i].pid == 0 || (only_old && M.kids[i].gen == M.gen))
             continue;
@@ -240,6 +275,24 @@ static void reap(void)
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (pid == M.hb_pid) {
+            M.hb_pid = 0;
+            /* Exit 2: it could not drop privileges, and never will: do not loop. */
+            int fatal = WIFEXITED(st) && WEXITSTATUS(st) == CHILD_FATAL_EXIT;
+            if (fatal)
+                log_msg(MOD_HEARTMONITOR, LL_ALERT, 0, NULL,
+                        "heartbeat process %ld could not start; heartbeats and health checks "
+                        "are off until the next restart",
+                        (long)pid);
+            if (!stopping && !fatal && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+                log_msg(MOD_HEARTMONITOR, LL_ERROR, 0, NULL,
+                        "heartbeat process %ld died (%s %d), restarting it", (long)pid,
+                        WIFSIGNALED(st) ? "signal" : "exit",
+                        WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                heartbeat_start();
+            }
+            continue;
+        }
         unsigned slot = M.server_limit;
         for (unsigned i = 0; i < M.server_limit; i++)
             if (M.kids[i].pid == pid)
@@ -427,6 +480,30 @@ static int reload(int graceful)
         conf_free(next);
         return -1;
     }
+    /* Members keep their state across a graceful restart (matched by balancer and URL);
+     * a hard restart starts from the configuration unless BalancerPersist is On. */
+    struct slotmem nb = {0};
+    int keep = graceful || (next->proxy != NULL && next->proxy->balancer_persist);
+    if (balancer_shm_create(&nb, next->pid_file, next->proxy,
+                            keep && M.bal.hdr != NULL ? &M.bal : NULL, M.gen + 1, err,
+                            sizeof(err)) < 0) {
+        log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, NULL,
+                "restart failed, keeping the old configuration: %s", err);
+        for (struct conf_listener *l = next->listeners; l; l = l->next)
+            for (struct conf_listener *o = M.conf->listeners; o; o = o->next)
+                if (l->fd >= 0 && o->fd < 0 && strcmp(o->text, l->text) == 0) {
+                    o->fd = l->fd;
+                    l->fd = -1;
+                }
+        listeners_close(next);
+        logs_close(next);
+        conf_free(next);
+        return -1;
+    }
+    if (M.bal.hdr != NULL)
+        slotmem_detach(&M.bal);
+    M.bal = nb;
+    balancer_set_shm(M.bal.hdr != NULL ? &M.bal : NULL);
     if (mime_load(next, err, sizeof(err)) < 0) {
         log_msg(MOD_CORE, LL_ERROR, 0, NULL, "restart failed: %s", err);
         mime_load(M.conf, err, sizeof(err));
@@ -447,6 +524,8 @@ static int reload(int graceful)
     log_set_target(M.conf->main->error_log_fd, &M.conf->main->loglevel);
     log_warnings(M.conf);
     M.gen = scoreboard_bump_generation(&M.sb);
+    heartbeat_stop();
+    heartbeat_start();
     struct sb_global *g = scoreboard_global(&M.sb);
     atomic_store(&g->max_request_workers, M.conf->max_request_workers);
     M.warned_max = 0;
@@ -456,6 +535,9 @@ static int reload(int graceful)
 static void shutdown_files(void)
 {
     unlink(M.conf->pid_file);
+    if (M.bal.hdr != NULL)
+        slotmem_detach(&M.bal);
+    balancer_shm_unlink(M.conf->pid_file);
     char name[128];
     util_strlcpy(name, M.sb.name, sizeof(name));
     slotmem_detach(&M.sb);
@@ -523,6 +605,12 @@ int master_run(struct conf *conf, const struct master_options *opt)
     M.kids = calloc(M.server_limit, sizeof(*M.kids));
     if (M.kids == NULL)
         goto fail_shm;
+    if (balancer_shm_create(&M.bal, conf->pid_file, conf->proxy, NULL, M.gen, err, sizeof(err)) <
+        0) {
+        fprintf(stderr, "portico: %s\n", err);
+        goto fail_shm;
+    }
+    balancer_set_shm(M.bal.hdr != NULL ? &M.bal : NULL);
     if (M.sb.replaced)
         log_msg(MOD_CORE, LL_NOTICE, 0, NULL, "replaced a stale shared memory segment %s",
                 M.sb.name);
@@ -565,6 +653,7 @@ int master_run(struct conf *conf, const struct master_options *opt)
     log_msg(MOD_MPM_PREFORK, LL_NOTICE, 0, NULL,
             "portico/%s configured -- resuming normal operations", PACKAGE_VERSION);
     start_servers();
+    heartbeat_start();
     if (notify >= 0) {
         (void)!write(notify, "1", 1);
         close(notify);

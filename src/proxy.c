@@ -9,8 +9,8 @@
  * Request bodies: up to one I/O buffer is read ahead before the backend is contacted. A body
  * that fits goes out with Content-Length (also when the client sent it chunked, as httpd
  * does below its 16 KiB spool size) and can be sent again on a fresh connection when a
- * pooled one turns out dead. Longer bodies stream: Content-Length as received, chunked
- * re-framed chunk by chunk.
+ * pooled one turns out dead, or to another balancer member when one refuses the connection.
+ * Longer bodies stream: Content-Length as received, chunked re-framed chunk by chunk.
  *
  * Expect: 100-continue is answered by portico itself, just before it first waits for body
  * bytes from the client, and not forwarded: the backend never sees Expect and its own
@@ -20,8 +20,14 @@
  *
  * Response bodies: Content-Length is relayed as is; chunked and close-delimited bodies are
  * re-chunked for HTTP/1.1 clients (so the client connection survives a close-delimited
- * response), sent close-delimited to HTTP/1.0 clients. A backend failure mid-body can only
- * end the client connection: the status is already out. */
+ * response), sent close-delimited to HTTP/1.0 clients. The response head waits for the first
+ * body bytes so a small response leaves in one writev. A backend failure mid-body can only
+ * end the client connection: the status is already out.
+ *
+ * balancer:// (mod_proxy_balancer's failover loop, apache-behaviour.md 2.2 and 2.5): a member
+ * is chosen per attempt (balancer.h); one that refuses or times out the connection is put in
+ * error and the request goes to another member, up to maxattempts, as long as nothing of it
+ * was sent to a backend. Any other failure is the client's answer (502/504). */
 #include "config.h"
 
 #include "proxy.h"
@@ -30,6 +36,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +47,8 @@
 
 #include "arena.h"
 #include "backend_pool.h"
+#include "balancer.h"
+#include "env.h"
 #include "headers.h"
 #include "http_chunked.h"
 #include "http_parse.h"
@@ -52,7 +61,6 @@
 
 #define IOBUF_DEFAULT 8192
 #define IOBUF_MIN     512
-#define HEAD_FIRST    8192
 /* A backend error body replaced by ProxyErrorOverride is read and dropped up to this size to
  * keep the backend connection; a longer one costs a new connection instead. */
 #define DRAIN_MAX (256 * 1024)
@@ -69,23 +77,46 @@ enum out_mode { OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE };
 static char *iobuf;
 static size_t iobuf_cap;
 
+/* A small case-insensitive set of names (Connection tokens, header names), open addressing:
+ * checking every header against it keeps a request with many headers linear. */
+struct nameset {
+    const char **s;
+    size_t *len;
+    int *val;      /* a value per name (first index of a header name) */
+    unsigned mask; /* table size - 1; the set is empty when s is NULL */
+};
+
+/* A set of pointers: which header values are the client's own (RequestHeader makes new ones). */
+struct ptrset {
+    const void **p;
+    unsigned mask; /* the set is empty when p is NULL */
+};
+
 struct px {
     struct request *r;
     const struct route_decision *d;
     struct conn *c;
-    const struct proxy_worker *w;
+    struct proxy_worker *w;           /* the worker of this attempt (a member's for a balancer) */
+    struct proxy_member *m;           /* balancer member of this attempt, NULL for a plain worker */
+    const char *url;                  /* backend URL of this attempt (logs, r->filename) */
+    const char *target;               /* request-target sent to the backend */
     const struct proxy_srv_conf *psc; /* may be NULL: defaults */
     unsigned n_workers;
     int timeout_ms;
     int connect_timeout_ms;
     int client_timeout_ms;
     /* request */
-    char *head; /* request line and headers, no framing, no final CRLF */
+    struct nameset ctok;            /* tokens of the client's own Connection headers */
+    const struct http_header *orig; /* the client's headers, before RequestHeader */
+    int n_orig;
+    struct ptrset cvals; /* value pointers of orig when RequestHeader changed the list */
+    char *head;          /* headers but Host, no request line, no framing, no final CRLF */
     size_t head_len;
     const char *upgrade; /* protocol(s) offered to the backend for a tunnel, or NULL */
     int has_body;
     int body_chunked;  /* client sent chunked */
     int body_complete; /* the whole body is in iobuf[0..plen) */
+    int prefetched;
     size_t plen;
     long long cl_left; /* Content-Length body: bytes still to read from the client */
     struct http_chunked ch;
@@ -95,8 +126,18 @@ struct px {
     /* backend */
     int bfd;
     int reused;
-    int reusable; /* the backend connection may go back to the pool */
-    int poisoned; /* ...unless this says the request did not reach it cleanly */
+    int reusable;          /* the backend connection may go back to the pool */
+    int poisoned;          /* ...unless this says the request did not reach it cleanly */
+    int connect_failed;    /* this attempt could not connect (503-class: failover) */
+    int no_response;       /* the backend closed or reset the connection without a byte of
+                            * response (a member dying under load): failover when repeatable */
+    int interim_sent;      /* a 1xx went to the client */
+    int read_timed_out;    /* a read from the backend timed out (failontimeout) */
+    int final_status;      /* status of the backend's final response, 0 when none */
+    long long b_out, b_in; /* bytes to / from the backend in this attempt */
+    /* client response head not written yet: it goes out with the first body bytes */
+    char *pend;
+    size_t npend;
 };
 
 static int64_t bdl(const struct px *p)
@@ -131,24 +172,177 @@ static const char *hdr_get(const struct request *r, const char *name)
     return http_header_get(&r->h, name);
 }
 
-/* Names listed in any Connection header of the request. */
-static int listed_in_connection(const struct http_header *h, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (util_strcaseeq(h[i].name, "Connection") && http_token_list_has(h[i].value, name))
-            return 1;
-    return 0;
-}
-
 static int is_idempotent(enum http_method m)
 {
     return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_PUT || m == HTTP_DELETE ||
            m == HTTP_OPTIONS || m == HTTP_TRACE;
 }
 
+/* Reads from the backend, counting bytes (balancer bytraffic) and timeouts (failontimeout). */
+static ssize_t bread(struct px *p, void *buf, size_t len)
+{
+    ssize_t n = io_read(p->bfd, buf, len, bdl(p));
+    if (n > 0)
+        p->b_in += n;
+    else if (n < 0 && errno == ETIMEDOUT)
+        p->read_timed_out = 1;
+    return n;
+}
+
+static int bwritev(struct px *p, struct iovec *iov, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (io_writev_all(p->bfd, iov, n, bdl(p)) < 0)
+        return -1;
+    p->b_out += (long long)total;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- name sets */
+
+static unsigned name_hash(const char *s, size_t n)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch + 32);
+        h = (h ^ ch) * 16777619u;
+    }
+    return h;
+}
+
+/* Sizes the table for up to `count` names. Returns 0 or -1. */
+static int nameset_init(struct nameset *ns, struct arena *a, size_t count)
+{
+    size_t size = 8;
+    while (size < count * 2)
+        size *= 2;
+    ns->s = arena_calloc(a, size, sizeof(*ns->s));
+    ns->len = arena_alloc(a, size * sizeof(*ns->len));
+    ns->val = arena_alloc(a, size * sizeof(*ns->val));
+    if (ns->s == NULL || ns->len == NULL || ns->val == NULL) {
+        ns->s = NULL;
+        return -1;
+    }
+    ns->mask = (unsigned)size - 1;
+    return 0;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static unsigned nameset_slot(const struct nameset *ns, const char *s, size_t n)
+{
+    unsigned i = name_hash(s, n) & ns->mask;
+    while (ns->s[i] != NULL && !(ns->len[i] == n && util_strncaseeq(ns->s[i], s, n)))
+        i = (i + 1) & ns->mask;
+    return i;
+}
+
+/* Adds name (not necessarily NUL-terminated) with value v unless present. Returns the value
+ * stored for the name (v when it was added). */
+static int nameset_add(struct nameset *ns, const char *s, size_t n, int v)
+{
+    unsigned i = nameset_slot(ns, s, n);
+    if (ns->s[i] == NULL) {
+        ns->s[i] = s;
+        ns->len[i] = n;
+        ns->val[i] = v;
+    }
+    return ns->val[i];
+}
+
+static int nameset_has(const struct nameset *ns, const char *s)
+{
+    if (ns->s == NULL)
+        return 0;
+    size_t n = strlen(s);
+    return ns->s[nameset_slot(ns, s, n)] != NULL;
+}
+
+static unsigned ptr_hash(const void *ptr)
+{
+    uint64_t x = (uint64_t)(uintptr_t)ptr;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return (unsigned)(x ^ (x >> 32));
+}
+
+static int ptrset_build(struct ptrset *ps, struct arena *a, const struct http_header *h, int n)
+{
+    size_t size = 8;
+    while (size < (size_t)n * 2)
+        size *= 2;
+    ps->p = arena_calloc(a, size, sizeof(*ps->p));
+    if (ps->p == NULL)
+        return -1;
+    ps->mask = (unsigned)size - 1;
+    for (int i = 0; i < n; i++) {
+        unsigned k = ptr_hash(h[i].value) & ps->mask;
+        while (ps->p[k] != NULL && ps->p[k] != h[i].value)
+            k = (k + 1) & ps->mask;
+        ps->p[k] = h[i].value;
+    }
+    return 0;
+}
+
+static int ptrset_has(const struct ptrset *ps, const void *ptr)
+{
+    unsigned k = ptr_hash(ptr) & ps->mask;
+    while (ps->p[k] != NULL) {
+        if (ps->p[k] == ptr)
+            return 1;
+        k = (k + 1) & ps->mask;
+    }
+    return 0;
+}
+
+static int is_ows(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* The tokens of every Connection header in h (RFC 9110 7.6.1: the hop-by-hop fields this hop
+ * names). Returns 0 or -1. */
+static int connection_tokens(struct arena *a, const struct http_header *h, int n,
+                             struct nameset *out)
+{
+    size_t count = 0;
+    out->s = NULL;
+    for (int i = 0; i < n; i++)
+        if (util_strcaseeq(h[i].name, "Connection"))
+            for (const char *v = h[i].value; *v; v++)
+                count += *v == ',' ? 1 : 0;
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        if (!util_strcaseeq(h[i].name, "Connection"))
+            continue;
+        if (!any && nameset_init(out, a, count + (size_t)n) < 0)
+            return -1;
+        any = 1;
+        const char *v = h[i].value;
+        while (*v) {
+            while (*v == ',' || is_ows(*v))
+                v++;
+            const char *start = v;
+            while (*v && *v != ',')
+                v++;
+            const char *end = v;
+            while (end > start && is_ows(end[-1]))
+                end--;
+            if (end > start)
+                nameset_add(out, start, (size_t)(end - start), 0);
+        }
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the backend request */
 
-/* Growable arena string. */
+/* Arena string sized up front by the caller's estimate (heads: from the header lengths), so
+ * the usual head takes one allocation; an estimate that falls short grows to what is
+ * needed, at least doubling. */
 struct sbuf {
     struct arena *a;
     char *s;
@@ -156,14 +350,26 @@ struct sbuf {
     int oom;
 };
 
+static void sb_init(struct sbuf *b, struct arena *a, size_t estimate)
+{
+    *b = (struct sbuf){.a = a};
+    b->s = arena_alloc(a, estimate + 1);
+    if (b->s == NULL) {
+        b->oom = 1;
+        return;
+    }
+    b->cap = estimate + 1;
+    b->s[0] = '\0';
+}
+
 static void sb_add(struct sbuf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
     if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 1024;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
+        size_t ncap = b->cap * 2;
+        if (ncap < b->len + n + 1)
+            ncap = b->len + n + 1;
         char *ns = arena_alloc(b->a, ncap);
         if (ns == NULL) {
             b->oom = 1;
@@ -190,6 +396,15 @@ static void sb_hdr(struct sbuf *b, const char *name, const char *value)
     sb_add(b, ": ", 2);
     sb_str(b, value);
     sb_add(b, "\r\n", 2);
+}
+
+/* Bytes a header list takes as "name: value\r\n" lines. */
+static size_t headers_size(const struct http_header *h, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += h[i].name_len + h[i].value_len + 4;
+    return total;
 }
 
 /* Request headers that describe this hop only, or that portico regenerates. */
@@ -220,38 +435,60 @@ static const char *via_value(struct px *p, struct arena *a)
     return arena_printf(a, "%s %s%s", ver, name, portbuf);
 }
 
-/* Request line and headers for the backend (framing and Connection come at send time).
- * Returns 0 or a status. */
+/* Whether header i of the request is dropped as hop-by-hop: the fixed list, and what the
+ * client's own Connection header names -- but only among the client's own headers, so a
+ * client cannot strip what RequestHeader set (httpd has that hole: its mod_headers runs
+ * before the proxy's Connection filter). */
+static int request_header_dropped(const struct px *p, const struct http_header *h)
+{
+    if (request_hop_header(h->name))
+        return 1;
+    if (!nameset_has(&p->ctok, h->name))
+        return 0;
+    return p->cvals.p == NULL || ptrset_has(&p->cvals, h->value);
+}
+
+/* The request's headers for the backend, but Host (which depends on the member: it goes out
+ * with the request line) and framing (send time). One pass: duplicates are chained by name
+ * through a hash of the names. Returns 0 or a status. */
 static int build_request_head(struct px *p)
 {
     struct request *r = p->r;
     const struct http_header *h = r->h.headers;
     int n = r->h.n_headers;
-    struct sbuf b = {.a = r->arena};
     int via = p->psc ? p->psc->via : 0;
+    struct sbuf b;
+    sb_init(&b, r->arena,
+            headers_size(h, n) + 256 + strlen(r->c->client_ip) +
+                (r->h.host ? strlen(r->h.host) : 0) +
+                (r->srv->server_name ? 2 * strlen(r->srv->server_name) : 0) +
+                (via ? strlen(respond_server_token(r->c->conf)) : 0));
 
-    sb_str(&b, r->h.method);
-    sb_add(&b, " ", 1);
-    sb_str(&b, p->d->backend_target && p->d->backend_target[0] ? p->d->backend_target : "/");
-    sb_add(&b, " HTTP/1.1\r\n", 11);
-
-    /* Host first, as httpd sends it. */
-    const char *host = p->w->hostport;
-    if (p->d->preserve_host > 0)
-        host = r->h.host ? r->h.host : r->srv->server_name;
-    if (host == NULL)
-        host = p->w->host;
-    sb_hdr(&b, "Host", host);
-
-    char *done = arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), 1);
-    if (done == NULL)
+    /* next[i]: the next header with the name of i; dup[i]: i is joined onto an earlier one */
+    int *next = arena_alloc(r->arena, sizeof(int) * (size_t)(n > 0 ? n : 1) * 2);
+    char *dup = arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), 1);
+    struct nameset names;
+    if (next == NULL || dup == NULL || nameset_init(&names, r->arena, (size_t)n) < 0)
         return 500;
-    int have_xff = 0, have_xfh = 0, have_xfs = 0;
+    int *last = next + (n > 0 ? n : 1);
     for (int i = 0; i < n; i++) {
-        if (done[i])
+        next[i] = -1;
+        last[i] = i;
+        if (request_header_dropped(p, &h[i]) || util_strcaseeq(h[i].name, "Max-Forwards"))
             continue;
+        int first = nameset_add(&names, h[i].name, strlen(h[i].name), i);
+        if (first != i) {
+            next[last[first]] = i;
+            last[first] = i;
+            dup[i] = 1;
+        }
+    }
+
+    int have_xff = 0, have_xfh = 0, have_xfs = 0;
+    int add_xf = p->d->add_headers > 0;
+    for (int i = 0; i < n; i++) {
         const char *name = h[i].name;
-        if (request_hop_header(name) || listed_in_connection(h, n, name))
+        if (dup[i] || request_header_dropped(p, &h[i]))
             continue;
         if (util_strcaseeq(name, "Via") && via == 3)
             continue; /* ProxyVia Block */
@@ -268,13 +505,10 @@ static int build_request_head(struct px *p)
         sb_str(&b, name);
         sb_add(&b, ": ", 2);
         sb_str(&b, h[i].value);
-        for (int j = i + 1; j < n; j++)
-            if (!done[j] && util_strcaseeq(h[j].name, name)) {
-                sb_str(&b, sep);
-                sb_str(&b, h[j].value);
-                done[j] = 1;
-            }
-        int add_xf = p->d->add_headers > 0;
+        for (int j = next[i]; j >= 0; j = next[j]) {
+            sb_str(&b, sep);
+            sb_str(&b, h[j].value);
+        }
         if (add_xf && util_strcaseeq(name, "X-Forwarded-For")) {
             sb_add(&b, ", ", 2);
             sb_str(&b, r->c->client_ip);
@@ -296,7 +530,7 @@ static int build_request_head(struct px *p)
     }
     if (via == 1 || via == 2)
         sb_hdr(&b, "Via", via_value(p, r->arena));
-    if (p->d->add_headers > 0) {
+    if (add_xf) {
         if (!have_xff)
             sb_hdr(&b, "X-Forwarded-For", r->c->client_ip);
         if (!have_xfh && r->h.host)
@@ -310,7 +544,6 @@ static int build_request_head(struct px *p)
     p->head_len = b.len;
     return 0;
 }
-
 /* ------------------------------------------------------------- reading the client body */
 
 /* Refills the client input buffer (empty by then). Sends 100 Continue first when the
@@ -329,7 +562,7 @@ static int client_fill(struct px *p)
     ssize_t n = io_read(c->fd, c->in, c->in_cap, cdl(p));
     if (n <= 0) {
         log_msg(MOD_PROXY, LL_INFO, n < 0 ? errno : 0, c->client_addr,
-                "client stopped sending the request body for %s", p->d->url);
+                "client stopped sending the request body for %s", p->url);
         return PX_CLIENT_GONE;
     }
     c->in_len = (size_t)n;
@@ -397,9 +630,13 @@ static int body_take(struct px *p, char *out, size_t cap, size_t *got, int *end)
     }
 }
 
-/* Reads ahead up to one I/O buffer of body before contacting the backend. */
+/* Reads ahead up to one I/O buffer of body before contacting the backend (once: a failover
+ * keeps it). */
 static int prefetch_body(struct px *p)
 {
+    if (p->prefetched)
+        return 0;
+    p->prefetched = 1;
     p->plen = 0;
     p->body_complete = !p->has_body;
     if (!p->has_body)
@@ -439,13 +676,18 @@ static int backend_open(struct px *p, int allow_pool)
     if (fd < 0) {
         int err = errno;
         log_msg(MOD_PROXY, LL_ERROR, err, p->c->client_addr,
-                "attempt to connect to %s:%d for %s failed", w->host, w->port, p->d->url);
-        log_msg(MOD_PROXY, LL_ERROR, 0, NULL, "worker %s put into error state for %d s", w->name,
-                (w->retry_ms >= 0 ? w->retry_ms : 60000) / 1000);
-        backend_pool_set_error(w, p->n_workers);
+                "attempt to connect to %s:%d for %s failed", w->host, w->port, p->url);
+        p->connect_failed = 1;
+        if (p->m == NULL) {
+            /* balancer members: the caller marks the error in the shared segment */
+            log_msg(MOD_PROXY, LL_ERROR, 0, NULL, "worker %s put into error state for %d s",
+                    w->name, (w->retry_ms >= 0 ? w->retry_ms : 60000) / 1000);
+            backend_pool_set_error(w, p->n_workers);
+        }
         return 503;
     }
-    backend_pool_clear_error(w, p->n_workers);
+    if (p->m == NULL)
+        backend_pool_clear_error(w, p->n_workers);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (w->keepalive > 0)
@@ -461,15 +703,6 @@ static void backend_close(struct px *p)
     p->bfd = -1;
 }
 
-/* Sends one chunk (size line, data, CRLF) to fd. */
-static int write_chunk(int fd, const char *data, size_t n, int64_t deadline)
-{
-    char line[32];
-    int l = snprintf(line, sizeof(line), "%zx\r\n", n);
-    struct iovec iov[3] = {{line, (size_t)l}, {(void *)data, n}, {(void *)"\r\n", 2}};
-    return io_writev_all(fd, iov, 3, deadline);
-}
-
 /* A write to the backend failed: retry, 504 for a timeout, 502 otherwise (httpd). */
 static int send_failed(struct px *p, int retryable)
 {
@@ -479,57 +712,75 @@ static int send_failed(struct px *p, int retryable)
                 "reused connection to %s failed, retrying on a new one", p->w->name);
         return PX_RETRY;
     }
-    log_msg(MOD_PROXY, LL_ERROR, err, p->c->client_addr, "pass request body failed to %s",
-            p->d->url);
+    log_msg(MOD_PROXY, LL_ERROR, err, p->c->client_addr, "pass request body failed to %s", p->url);
+    if (err == EPIPE || err == ECONNRESET)
+        p->no_response = 1;
     return err == ETIMEDOUT ? 504 : 502;
 }
 
-/* Head, read-ahead body, and the rest of the body. Returns PX_OK, PX_RETRY, a status or
- * PX_CLIENT_GONE. */
+/* Request line, Host, the headers, framing, then the read-ahead body: one writev, the head
+ * pieces as separate iovecs instead of one more copy. Then the rest of the body. Returns
+ * PX_OK, PX_RETRY, a status or PX_CLIENT_GONE. */
 static int send_request(struct px *p)
 {
     struct request *r = p->r;
-    struct sbuf b = {.a = r->arena};
-    sb_add(&b, p->head, p->head_len);
+    /* Host first, as httpd sends it. */
+    const char *host = p->w->hostport;
+    if (p->d->preserve_host > 0)
+        host = r->h.host ? r->h.host : r->srv->server_name;
+    if (host == NULL)
+        host = p->w->host;
+    char *line1 =
+        arena_printf(r->arena, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->h.method, p->target, host);
+    if (line1 == NULL)
+        return 500;
+
+    char framing[128];
+    int fl = 0;
     int stream_chunked = 0;
     if (p->has_body || r->h.content_length >= 0) {
         if (p->body_complete)
-            sb_str(&b, arena_printf(r->arena, "Content-Length: %zu\r\n", p->plen));
+            fl = snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", p->plen);
         else if (!p->body_chunked)
-            sb_str(&b, arena_printf(r->arena, "Content-Length: %lld\r\n", r->h.content_length));
+            fl =
+                snprintf(framing, sizeof(framing), "Content-Length: %lld\r\n", r->h.content_length);
         else {
-            sb_str(&b, "Transfer-Encoding: chunked\r\n");
+            fl = snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
             stream_chunked = 1;
         }
     }
-    if (p->upgrade) {
-        sb_str(&b, "Connection: Upgrade\r\n");
-        sb_hdr(&b, "Upgrade", p->upgrade);
-    } else if (p->w->disablereuse > 0) {
-        sb_str(&b, "Connection: close\r\n");
-    }
-    sb_add(&b, "\r\n", 2);
-    if (b.oom)
-        return 500;
+    if (p->upgrade)
+        fl += snprintf(framing + fl, sizeof(framing) - (size_t)fl,
+                       "Connection: Upgrade\r\nUpgrade: ");
+    else if (p->w->disablereuse > 0)
+        fl += snprintf(framing + fl, sizeof(framing) - (size_t)fl, "Connection: close\r\n");
 
     /* A failure before the backend has any of this request is safe to repeat when
      * nothing is lost: no body, or an idempotent request whose body we still hold. */
     int retryable = !p->has_body || (p->body_complete && is_idempotent(r->h.m));
-    char line[32];
-    struct iovec iov[4];
+    char cline[32];
+    struct iovec iov[9];
     int niov = 0;
-    iov[niov++] = (struct iovec){b.s, b.len};
+    iov[niov++] = (struct iovec){line1, strlen(line1)};
+    iov[niov++] = (struct iovec){p->head, p->head_len};
+    iov[niov++] = (struct iovec){framing, (size_t)fl};
+    if (p->upgrade) {
+        iov[niov++] = (struct iovec){(void *)p->upgrade, strlen(p->upgrade)};
+        iov[niov++] = (struct iovec){(void *)"\r\n\r\n", 4};
+    } else {
+        iov[niov++] = (struct iovec){(void *)"\r\n", 2};
+    }
     if (p->plen > 0) {
         if (stream_chunked) {
-            int l = snprintf(line, sizeof(line), "%zx\r\n", p->plen);
-            iov[niov++] = (struct iovec){line, (size_t)l};
+            int l = snprintf(cline, sizeof(cline), "%zx\r\n", p->plen);
+            iov[niov++] = (struct iovec){cline, (size_t)l};
             iov[niov++] = (struct iovec){iobuf, p->plen};
             iov[niov++] = (struct iovec){(void *)"\r\n", 2};
         } else {
             iov[niov++] = (struct iovec){iobuf, p->plen};
         }
     }
-    if (io_writev_all(p->bfd, iov, niov, bdl(p)) < 0)
+    if (bwritev(p, iov, niov) < 0)
         return send_failed(p, retryable);
     if (p->body_complete)
         return PX_OK;
@@ -543,17 +794,27 @@ static int send_request(struct px *p)
         if (rc != 0)
             return rc;
         if (got > 0) {
-            int w = stream_chunked ? write_chunk(p->bfd, iobuf, got, bdl(p))
-                                   : io_write_all(p->bfd, iobuf, got, bdl(p));
-            if (w < 0)
+            struct iovec bv[3];
+            int nb = 0;
+            if (stream_chunked) {
+                int l = snprintf(cline, sizeof(cline), "%zx\r\n", got);
+                bv[nb++] = (struct iovec){cline, (size_t)l};
+            }
+            bv[nb++] = (struct iovec){iobuf, got};
+            if (stream_chunked)
+                bv[nb++] = (struct iovec){(void *)"\r\n", 2};
+            if (bwritev(p, bv, nb) < 0)
                 return send_failed(p, 0);
         }
         if (end)
             break;
     }
     r->body_consumed = 1;
-    if (stream_chunked && io_write_all(p->bfd, "0\r\n\r\n", 5, bdl(p)) < 0)
-        return send_failed(p, 0);
+    if (stream_chunked) {
+        struct iovec t = {(void *)"0\r\n\r\n", 5};
+        if (bwritev(p, &t, 1) < 0)
+            return send_failed(p, 0);
+    }
     return PX_OK;
 }
 
@@ -564,23 +825,27 @@ static void response_limits(const struct px *p, struct http_response_limits *lim
     *lim = (struct http_response_limits){0, 0, 0, p->psc ? p->psc->bad_header : 0};
 }
 
-/* Reads one response head. pending/npending: bytes already read (after a 1xx). On success
- * rest/nrest get the bytes read past the head. Returns PX_OK, PX_RETRY or 502. */
+/* Reads one response head. pending/npending: bytes already read (after a 1xx). Reads go to
+ * the process's I/O buffer (an arena buffer only for a head larger than that), and the head
+ * alone is copied to the arena, at its exact size, to be parsed there: the buffer is reused
+ * for the body. On success rest/nrest get the bytes read past the head. Returns PX_OK,
+ * PX_RETRY or 502. */
 static int read_head(struct px *p, const char *pending, size_t npending, int retryable,
                      struct http_response *resp, char **rest, size_t *nrest)
 {
     struct arena *a = p->r->arena;
     struct http_response_limits lim;
     response_limits(p, &lim);
-    size_t cap = HEAD_FIRST > npending * 2 ? HEAD_FIRST : npending * 2;
-    char *hb = arena_alloc(a, cap);
-    if (hb == NULL)
-        return 500;
-    size_t len = 0;
-    if (npending) {
-        memcpy(hb, pending, npending);
-        len = npending;
+    char *hb = iobuf;
+    size_t cap = iobuf_cap;
+    if (npending > cap) {
+        cap = npending * 2;
+        if ((hb = arena_alloc(a, cap)) == NULL)
+            return 500;
     }
+    if (npending)
+        memmove(hb, pending, npending);
+    size_t len = npending;
     ssize_t hl;
     for (;;) {
         hl = http_response_head_end(hb, len, &lim);
@@ -594,7 +859,9 @@ static int read_head(struct px *p, const char *pending, size_t npending, int ret
             hb = nb;
             cap *= 2;
         }
-        ssize_t n = io_read(p->bfd, hb + len, cap - len, bdl(p));
+        /* PX_RETRY below needs iobuf untouched (it may hold the body to send again): a
+         * failed read writes nothing, and only a read of nothing at all is retried */
+        ssize_t n = bread(p, hb + len, cap - len);
         if (n <= 0) {
             int err = n < 0 ? errno : 0;
             if (len == 0 && p->reused && retryable && err != ETIMEDOUT) {
@@ -604,16 +871,25 @@ static int read_head(struct px *p, const char *pending, size_t npending, int ret
             }
             log_msg(MOD_PROXY_HTTP, LL_ERROR, err, p->c->client_addr,
                     "error reading status line from remote server %s:%d for %s%s", p->w->host,
-                    p->w->port, p->d->url, n == 0 ? ": connection closed" : "");
+                    p->w->port, p->url, n == 0 ? ": connection closed" : "");
+            if (len == 0 && (n == 0 || err == ECONNRESET || err == EPIPE))
+                p->no_response = 1;
             return 502;
         }
         len += (size_t)n;
     }
     const char *why = NULL;
+    char *head = hl > 0 ? arena_alloc(a, (size_t)hl + 1) : NULL;
+    if (hl > 0 && head == NULL)
+        return 500;
+    if (head != NULL) {
+        memcpy(head, hb, (size_t)hl);
+        head[hl] = '\0';
+    }
     if (hl < 0 ||
-        http_response_parse(hb, (size_t)hl, &lim, p->r->h.m == HTTP_HEAD, a, resp, &why) < 0) {
+        http_response_parse(head, (size_t)hl, &lim, p->r->h.m == HTTP_HEAD, a, resp, &why) < 0) {
         log_msg(MOD_PROXY_HTTP, LL_ERROR, 0, p->c->client_addr, "invalid response from %s: %s",
-                p->d->url, why ? why : "bad status line or head");
+                p->url, why ? why : "bad status line or head");
         return 502;
     }
     *rest = hb + resp->head_len;
@@ -648,7 +924,8 @@ static int client_headers(struct px *p, const struct http_response *resp, int ke
 {
     struct arena *a = p->r->arena;
     struct http_header *h = arena_alloc(a, sizeof(*h) * (size_t)(resp->n_headers + 1));
-    if (h == NULL)
+    struct nameset tok;
+    if (h == NULL || connection_tokens(a, resp->headers, resp->n_headers, &tok) < 0)
         return -1;
     int n = 0;
     struct proxy_front front;
@@ -659,8 +936,7 @@ static int client_headers(struct px *p, const struct http_response *resp, int ke
             h[n++] = *src;
             continue;
         }
-        if (response_hop_header(src->name) ||
-            listed_in_connection(resp->headers, resp->n_headers, src->name))
+        if (response_hop_header(src->name) || nameset_has(&tok, src->name))
             continue;
         h[n] = *src;
         /* ProxyPassReverse (httpd maps Destination too) and the cookie maps */
@@ -682,7 +958,8 @@ static int client_headers(struct px *p, const struct http_response *resp, int ke
     return 0;
 }
 
-/* Writes the client's response head. Returns 0 or PX_CLIENT_GONE. */
+/* Builds the client's response head; it stays pending in p->pend until client_out() sends
+ * it with the first body bytes. Returns 0 or 500. */
 static int send_client_head(struct px *p, const struct http_response *resp, enum out_mode mode,
                             long long out_cl)
 {
@@ -697,9 +974,15 @@ static int send_client_head(struct px *p, const struct http_response *resp, enum
         return 500;
     respond_decide_keepalive(r, status, mode != OUT_CLOSE);
 
-    struct sbuf b = {.a = r->arena};
+    const char *server = respond_server_token(c->conf);
     const char *reason = resp->reason && resp->reason[0] ? resp->reason : http_reason(status);
-    sb_str(&b, arena_printf(r->arena, "HTTP/1.1 %d %s\r\n", status, reason));
+    struct sbuf b;
+    sb_init(&b, r->arena, headers_size(h, n) + strlen(reason) + strlen(server) + 256);
+    char line[64];
+    snprintf(line, sizeof(line), "HTTP/1.1 %d ", status);
+    sb_str(&b, line);
+    sb_str(&b, reason);
+    sb_add(&b, "\r\n", 2);
     int have_date = 0, have_server = 0;
     for (int i = 0; i < n; i++) {
         if (util_strcaseeq(h[i].name, "Date"))
@@ -712,12 +995,17 @@ static int send_client_head(struct px *p, const struct http_response *resp, enum
     if (!have_date)
         sb_hdr(&b, "Date", http_date(date, sizeof(date)));
     if (!have_server)
-        sb_hdr(&b, "Server", respond_server_token(c->conf));
+        sb_hdr(&b, "Server", server);
     int via = p->psc ? p->psc->via : 0;
     int via_done = 0;
     for (int i = 0; i < n; i++) {
         if (util_strcaseeq(h[i].name, "Via") && (via == 1 || via == 2) && !via_done) {
-            sb_hdr(&b, "Via", arena_printf(r->arena, "%s, %s", h[i].value, via_value(p, r->arena)));
+            sb_str(&b, h[i].name);
+            sb_add(&b, ": ", 2);
+            sb_str(&b, h[i].value);
+            sb_add(&b, ", ", 2);
+            sb_str(&b, via_value(p, r->arena));
+            sb_add(&b, "\r\n", 2);
             via_done = 1;
             continue;
         }
@@ -727,30 +1015,30 @@ static int send_client_head(struct px *p, const struct http_response *resp, enum
     }
     if ((via == 1 || via == 2) && !via_done)
         sb_hdr(&b, "Via", via_value(p, r->arena));
-    if (mode == OUT_LENGTH || (mode == OUT_NONE && out_cl >= 0))
-        sb_str(&b, arena_printf(r->arena, "Content-Length: %lld\r\n", out_cl));
-    else if (mode == OUT_CHUNKED)
+    if (mode == OUT_LENGTH || (mode == OUT_NONE && out_cl >= 0)) {
+        snprintf(line, sizeof(line), "Content-Length: %lld\r\n", out_cl);
+        sb_str(&b, line);
+    } else if (mode == OUT_CHUNKED) {
         sb_str(&b, "Transfer-Encoding: chunked\r\n");
+    }
     const struct conf_server *s = r->srv;
-    if (!c->keepalive)
+    if (!c->keepalive) {
         sb_str(&b, "Connection: close\r\n");
-    else if (r->h.version == 10)
-        sb_str(&b, arena_printf(
-                       r->arena, "Keep-Alive: timeout=%d, max=%d\r\nConnection: Keep-Alive\r\n",
-                       (s->keepalive_timeout_ms + 999) / 1000,
-                       s->max_keepalive_requests > 0 ? s->max_keepalive_requests - c->requests - 1
-                                                     : 100));
+    } else if (r->h.version == 10) {
+        char ka[96];
+        snprintf(ka, sizeof(ka), "Keep-Alive: timeout=%d, max=%d\r\nConnection: Keep-Alive\r\n",
+                 (s->keepalive_timeout_ms + 999) / 1000,
+                 s->max_keepalive_requests > 0 ? s->max_keepalive_requests - c->requests - 1 : 100);
+        sb_str(&b, ka);
+    }
     sb_add(&b, "\r\n", 2);
     if (b.oom)
         return 500;
     r->status = status;
     r->resp_headers = h;
     r->n_resp_headers = n;
-    if (io_write_all(c->fd, b.s, b.len, cdl(p)) < 0) {
-        c->aborted = 1;
-        return PX_CLIENT_GONE;
-    }
-    r->bytes_out += (long long)b.len;
+    p->pend = b.s;
+    p->npend = b.len;
     return 0;
 }
 
@@ -764,7 +1052,8 @@ static int send_interim(struct px *p, const struct http_response *resp)
     int n;
     if (client_headers(p, resp, 0, &h, &n) < 0)
         return 500;
-    struct sbuf b = {.a = r->arena};
+    struct sbuf b;
+    sb_init(&b, r->arena, headers_size(h, n) + 64);
     sb_str(&b, arena_printf(r->arena, "HTTP/1.1 %d %s\r\n", resp->status,
                             resp->reason && resp->reason[0] ? resp->reason
                                                             : http_reason(resp->status)));
@@ -781,21 +1070,45 @@ static int send_interim(struct px *p, const struct http_response *resp)
     return 0;
 }
 
-/* Client write of body bytes in the chosen framing. */
-static int client_body_write(struct px *p, enum out_mode mode, const char *data, size_t n)
+/* Writes body bytes to the client in the chosen framing: behind the response head while that
+ * is pending (one writev for head and first bytes), and followed by the chunked terminator
+ * when `last`. With nothing to send it flushes the pending head: called before every wait
+ * on the backend, so a slow body never holds the head back. */
+static int client_out(struct px *p, enum out_mode mode, const char *data, size_t n, int last)
 {
-    if (n == 0)
+    struct iovec iov[5];
+    int k = 0;
+    char line[32];
+    size_t extra = 0;
+    if (p->npend > 0)
+        iov[k++] = (struct iovec){p->pend, p->npend};
+    if (n > 0) {
+        if (mode == OUT_CHUNKED) {
+            int l = snprintf(line, sizeof(line), "%zx\r\n", n);
+            iov[k++] = (struct iovec){line, (size_t)l};
+            extra += (size_t)l + 2;
+        }
+        iov[k++] = (struct iovec){(void *)data, n};
+        if (mode == OUT_CHUNKED)
+            iov[k++] = (struct iovec){(void *)"\r\n", 2};
+    }
+    if (last && mode == OUT_CHUNKED) {
+        iov[k++] = (struct iovec){(void *)"0\r\n\r\n", 5};
+        extra += 5;
+    }
+    if (k == 0)
         return 0;
-    int rc = mode == OUT_CHUNKED ? write_chunk(p->c->fd, data, n, cdl(p))
-                                 : io_write_all(p->c->fd, data, n, cdl(p));
-    if (rc < 0) {
+    size_t head = p->npend;
+    if (io_writev_all(p->c->fd, iov, k, cdl(p)) < 0) {
         log_msg(MOD_PROXY, LL_INFO, errno, p->c->client_addr,
-                "client went away while receiving the response from %s", p->d->url);
+                "client went away while receiving the response from %s", p->url);
         p->c->aborted = 1;
+        p->npend = 0;
         return PX_CLIENT_GONE;
     }
+    p->npend = 0;
     p->r->body_sent += (long long)n;
-    p->r->bytes_out += (long long)n + (mode == OUT_CHUNKED ? 8 : 0);
+    p->r->bytes_out += (long long)(head + n + extra);
     return 0;
 }
 
@@ -803,37 +1116,39 @@ static int client_body_write(struct px *p, enum out_mode mode, const char *data,
 static int body_broken(struct px *p, const char *what, int err)
 {
     log_msg(MOD_PROXY_HTTP, LL_ERROR, err, p->c->client_addr,
-            "%s while reading the response body from %s", what, p->d->url);
+            "%s while reading the response body from %s", what, p->url);
     p->c->keepalive = 0;
     p->c->aborted = 1;
     p->reusable = 0;
     return PX_CLIENT_GONE;
 }
 
-/* Relays the body of resp; rest/nrest are body bytes already read with the head. */
+/* Relays the body of resp; rest/nrest are body bytes already read with the head. The head
+ * is still pending: the first client_out() sends it. Never reads more than the framing
+ * announces, so bytes past the response stay in the socket for backend_pool_put() to see. */
 static int relay_body(struct px *p, const struct http_response *resp, enum out_mode mode,
                       char *rest, size_t nrest)
 {
     if (resp->framing == HTTP_BODY_NONE) {
-        p->reusable = nrest == 0; /* bytes after a body-less response break framing */
-        return 0;
+        p->reusable = p->reusable && nrest == 0; /* bytes after a body-less response */
+        return client_out(p, mode, NULL, 0, 0);
     }
     if (resp->framing == HTTP_BODY_LENGTH) {
         long long left = resp->content_length;
         size_t first = (long long)nrest > left ? (size_t)left : nrest;
         if (nrest > first)
             p->reusable = 0; /* the backend sent more than it announced */
-        int rc = client_body_write(p, mode, rest, first);
+        int rc = client_out(p, mode, rest, first, 0);
         if (rc < 0)
             return rc;
         left -= (long long)first;
         while (left > 0) {
             size_t want = (long long)iobuf_cap < left ? iobuf_cap : (size_t)left;
-            ssize_t n = io_read(p->bfd, iobuf, want, bdl(p));
+            ssize_t n = bread(p, iobuf, want);
             if (n <= 0)
                 return body_broken(p, n == 0 ? "backend closed early" : "read error",
                                    n < 0 ? errno : 0);
-            if ((rc = client_body_write(p, mode, iobuf, (size_t)n)) < 0)
+            if ((rc = client_out(p, mode, iobuf, (size_t)n, 0)) < 0)
                 return rc;
             left -= n;
         }
@@ -847,54 +1162,42 @@ static int relay_body(struct px *p, const struct http_response *resp, enum out_m
         for (;;) {
             size_t used = 0, made = 0;
             int drc = http_chunked_decode(&ch, buf, len, &used, buf, &made);
-            int rc = client_body_write(p, mode, buf, made);
+            if (drc < 0) {
+                if (client_out(p, mode, buf, made, 0) < 0)
+                    return PX_CLIENT_GONE;
+                return body_broken(p, "malformed chunked encoding", 0);
+            }
+            int rc = client_out(p, mode, buf, made, drc == 1);
             if (rc < 0)
                 return rc;
-            if (drc < 0)
-                return body_broken(p, "malformed chunked encoding", 0);
             if (drc == 1) {
                 if (used < len)
                     p->reusable = 0;
-                break;
+                return 0;
             }
-            ssize_t n = io_read(p->bfd, iobuf, iobuf_cap, bdl(p));
+            ssize_t n = bread(p, iobuf, iobuf_cap);
             if (n <= 0)
                 return body_broken(p, n == 0 ? "backend closed early" : "read error",
                                    n < 0 ? errno : 0);
             buf = iobuf;
             len = (size_t)n;
         }
-        if (mode == OUT_CHUNKED) {
-            if (io_write_all(p->c->fd, "0\r\n\r\n", 5, cdl(p)) < 0) {
-                p->c->aborted = 1;
-                return PX_CLIENT_GONE;
-            }
-            p->r->bytes_out += 5;
-        }
-        return 0;
     }
     /* close-delimited */
     p->reusable = 0;
-    int rc = client_body_write(p, mode, rest, nrest);
+    int rc = client_out(p, mode, rest, nrest, 0);
     if (rc < 0)
         return rc;
     for (;;) {
-        ssize_t n = io_read(p->bfd, iobuf, iobuf_cap, bdl(p));
+        ssize_t n = bread(p, iobuf, iobuf_cap);
         if (n == 0)
             break;
         if (n < 0)
             return body_broken(p, "read error", errno);
-        if ((rc = client_body_write(p, mode, iobuf, (size_t)n)) < 0)
+        if ((rc = client_out(p, mode, iobuf, (size_t)n, 0)) < 0)
             return rc;
     }
-    if (mode == OUT_CHUNKED) {
-        if (io_write_all(p->c->fd, "0\r\n\r\n", 5, cdl(p)) < 0) {
-            p->c->aborted = 1;
-            return PX_CLIENT_GONE;
-        }
-        p->r->bytes_out += 5;
-    }
-    return 0;
+    return client_out(p, mode, NULL, 0, 1);
 }
 
 /* ProxyErrorOverride: reads and drops a small error body so the backend connection can be
@@ -902,9 +1205,10 @@ static int relay_body(struct px *p, const struct http_response *resp, enum out_m
 static void drain_error_body(struct px *p, const struct http_response *resp, char *rest,
                              size_t nrest)
 {
+    int keep = p->reusable;
     p->reusable = 0;
     if (resp->framing == HTTP_BODY_NONE) {
-        p->reusable = nrest == 0;
+        p->reusable = keep && nrest == 0;
         return;
     }
     if (resp->framing == HTTP_BODY_LENGTH) {
@@ -914,12 +1218,12 @@ static void drain_error_body(struct px *p, const struct http_response *resp, cha
         left -= (long long)nrest;
         while (left > 0) {
             size_t want = (long long)iobuf_cap < left ? iobuf_cap : (size_t)left;
-            ssize_t n = io_read(p->bfd, iobuf, want, bdl(p));
+            ssize_t n = bread(p, iobuf, want);
             if (n <= 0)
                 return;
             left -= n;
         }
-        p->reusable = 1;
+        p->reusable = keep;
         return;
     }
     if (resp->framing == HTTP_BODY_CHUNKED) {
@@ -933,13 +1237,13 @@ static void drain_error_body(struct px *p, const struct http_response *resp, cha
             if (drc < 0)
                 return;
             if (drc == 1) {
-                p->reusable = used == len;
+                p->reusable = keep && used == len;
                 return;
             }
             total += len;
             if (total > DRAIN_MAX)
                 return;
-            ssize_t n = io_read(p->bfd, iobuf, iobuf_cap, bdl(p));
+            ssize_t n = bread(p, iobuf, iobuf_cap);
             if (n <= 0)
                 return;
             buf = iobuf;
@@ -955,14 +1259,15 @@ static int run_tunnel(struct px *p, const struct http_response *resp, char *rest
     struct conn *c = p->c;
     if (resp->upgrade == NULL || !http_token_list_has(p->upgrade, resp->upgrade)) {
         log_msg(MOD_PROXY_HTTP, LL_ERROR, 0, c->client_addr,
-                "unexpected Upgrade in 101 from %s (asked for %s)", p->d->url, p->upgrade);
+                "unexpected Upgrade in 101 from %s (asked for %s)", p->url, p->upgrade);
         return 502;
     }
     struct http_header *h;
     int n;
     if (client_headers(p, resp, 1, &h, &n) < 0)
         return 500;
-    struct sbuf b = {.a = r->arena};
+    struct sbuf b;
+    sb_init(&b, r->arena, headers_size(h, n) + 64);
     sb_str(&b, "HTTP/1.1 101 Switching Protocols\r\n");
     for (int i = 0; i < n; i++)
         sb_hdr(&b, h[i].name, h[i].value);
@@ -974,28 +1279,49 @@ static int run_tunnel(struct px *p, const struct http_response *resp, char *rest
     r->n_resp_headers = n;
     c->keepalive = 0;
     p->reusable = 0;
-    if (io_write_all(c->fd, b.s, b.len, cdl(p)) < 0) {
+    /* Bytes the backend sent early, before the switch, go with the head. */
+    struct iovec iov[2] = {{b.s, b.len}, {rest, nrest}};
+    if (io_writev_all(c->fd, iov, nrest > 0 ? 2 : 1, cdl(p)) < 0) {
         c->aborted = 1;
         return PX_CLIENT_GONE;
     }
-    r->bytes_out += (long long)b.len;
-    /* Bytes each side sent early, before the switch, go first. */
-    if (nrest > 0 && io_write_all(c->fd, rest, nrest, cdl(p)) < 0)
-        return PX_CLIENT_GONE;
-    r->bytes_out += (long long)nrest;
+    r->bytes_out += (long long)(b.len + nrest);
+    /* ...and those the client sent early go first the other way. */
     size_t early = c->in_len - c->in_off;
-    if (early > 0 && io_write_all(p->bfd, c->in + c->in_off, early, bdl(p)) < 0)
-        return PX_CLIENT_GONE;
+    if (early > 0) {
+        struct iovec e = {c->in + c->in_off, early};
+        if (bwritev(p, &e, 1) < 0)
+            return PX_CLIENT_GONE;
+    }
     c->in_off = c->in_len;
     r->body_consumed = 1;
     long long to_client = 0, to_backend = 0;
     if (proxy_tunnel_run(c->fd, p->bfd, iobuf, iobuf_cap, p->timeout_ms, &to_client, &to_backend) <
         0)
-        log_msg(MOD_PROXY, LL_INFO, errno, c->client_addr, "tunnel to %s ended", p->d->url);
+        log_msg(MOD_PROXY, LL_INFO, errno, c->client_addr, "tunnel to %s ended", p->url);
     r->bytes_out += to_client;
     r->bytes_in += to_backend;
     r->body_sent += to_client;
+    p->b_in += to_client;
+    p->b_out += to_backend;
     return 0;
+}
+
+/* failonstatus: the member goes into error, and the response is still delivered. */
+static void check_failonstatus(struct px *p, int status)
+{
+    if (p->m == NULL)
+        return;
+    const struct proxy_balancer *b = p->m->balancer;
+    for (int i = 0; i < b->n_failonstatus; i++)
+        if (b->failonstatus[i] == status) {
+            log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, p->c->client_addr,
+                    "%s: forcing worker (%s) into error state due to status code %d matching "
+                    "'failonstatus'",
+                    b->name, p->w->name, status);
+            balancer_mark_error(p->m, balancer_now_ms());
+            return;
+        }
 }
 
 /* Reads the response (after 1xx interims) and relays it. */
@@ -1013,17 +1339,21 @@ static int handle_response(struct px *p, int retryable)
         if (resp.status == 101) {
             if (p->upgrade == NULL) {
                 log_msg(MOD_PROXY_HTTP, LL_ERROR, 0, p->c->client_addr,
-                        "101 Switching Protocols from %s without an upgrade request", p->d->url);
+                        "101 Switching Protocols from %s without an upgrade request", p->url);
                 return 502;
             }
+            p->final_status = 101;
             return run_tunnel(p, &resp, rest, nrest);
         }
         if (resp.status >= 200)
             break;
         if ((rc = send_interim(p, &resp)) != 0)
             return rc;
+        p->interim_sent = 1;
     }
+    p->final_status = resp.status;
     p->reusable = !resp.conn_close;
+    check_failonstatus(p, resp.status);
 
     if (route_error_override(p->d, resp.status)) {
         drain_error_body(p, &resp, rest, nrest);
@@ -1066,7 +1396,7 @@ static const char *upgrade_for(const struct px *p)
     if (allowed == NULL || r->h.version < 11)
         return NULL;
     const char *up = hdr_get(r, "Upgrade");
-    if (up == NULL || !listed_in_connection(r->h.headers, r->h.n_headers, "upgrade"))
+    if (up == NULL || !nameset_has(&p->ctok, "upgrade"))
         return NULL;
     if (strcmp(allowed, "*") == 0 || util_strcaseeq(allowed, "ANY") ||
         http_token_list_has(up, allowed))
@@ -1074,15 +1404,254 @@ static const char *upgrade_for(const struct px *p)
     return NULL;
 }
 
-static int resolve_timeout(const struct px *p)
+/* Per attempt: the worker (a member's for a balancer) and what follows from it. */
+static int use_worker(struct px *p, struct proxy_worker *w)
 {
-    if (p->d->timeout_ms > 0)
-        return p->d->timeout_ms;
-    if (p->w->timeout_ms > 0)
-        return p->w->timeout_ms;
-    if (p->psc && p->psc->timeout_ms > 0)
-        return p->psc->timeout_ms;
-    return p->r->srv->timeout > 0 ? p->r->srv->timeout * 1000 : 60000;
+    const struct route_decision *d = p->d;
+    struct request *r = p->r;
+    p->w = w;
+    /* timeout= -> ProxyTimeout -> Timeout; route resolved it for a plain worker, but for a
+     * balancer it cannot know the member: the member's own timeout= comes first then */
+    if (p->m != NULL && w->timeout_ms > 0)
+        p->timeout_ms = w->timeout_ms;
+    else if (d->timeout_ms > 0)
+        p->timeout_ms = d->timeout_ms;
+    else if (w->timeout_ms > 0)
+        p->timeout_ms = w->timeout_ms;
+    else if (p->psc && p->psc->timeout_ms > 0)
+        p->timeout_ms = p->psc->timeout_ms;
+    else
+        p->timeout_ms = r->srv->timeout > 0 ? r->srv->timeout * 1000 : 60000;
+    if (w->connect_timeout_ms > 0)
+        p->connect_timeout_ms = w->connect_timeout_ms;
+    else if (p->m == NULL && d->connect_timeout_ms > 0)
+        p->connect_timeout_ms = d->connect_timeout_ms;
+    else
+        p->connect_timeout_ms = p->timeout_ms;
+
+    if (p->m == NULL) {
+        p->target = d->backend_target && d->backend_target[0] ? d->backend_target : "/";
+        p->url = d->url;
+    } else {
+        /* httpd: the member's URL, its path included, followed by the path after the
+         * balancer's name; one slash where both bring one */
+        const char *path = w->path ? w->path : "";
+        const char *t = d->backend_target ? d->backend_target : "";
+        size_t pl = strlen(path);
+        if (pl > 0 && path[pl - 1] == '/' && t[0] == '/')
+            t++;
+        const char *slash = pl == 0 && t[0] != '/' ? "/" : "";
+        p->target = arena_printf(r->arena, "%s%s%s", slash, path, t);
+        p->url = p->target ? arena_printf(r->arena, "%s://%s%s", w->scheme, w->hostport, p->target)
+                           : NULL;
+        if (p->url == NULL)
+            return 500;
+    }
+    r->backend_name = w->name;
+    r->filename = arena_printf(r->arena, "proxy:%s", p->url);
+    p->upgrade = upgrade_for(p);
+    if (util_strcaseeq(w->scheme, "https") || util_strcaseeq(w->scheme, "wss")) {
+        log_msg(MOD_PROXY, LL_ERROR, 0, p->c->client_addr,
+                "TLS to backends is not supported yet: cannot proxy to %s", p->url);
+        return 500;
+    }
+    return 0;
+}
+
+/* Forgets what the previous attempt (another member) left. */
+static void attempt_reset(struct px *p)
+{
+    p->connect_failed = p->read_timed_out = p->no_response = p->interim_sent = 0;
+    p->reusable = p->poisoned = 0;
+    p->final_status = 0;
+    p->b_in = p->b_out = 0;
+}
+
+/* Gives the backend connection back to the pool or closes it. */
+static void backend_done(struct px *p, int rc)
+{
+    if (p->bfd >= 0 && p->reusable && !p->poisoned && rc != PX_CLIENT_GONE)
+        backend_pool_put(p->w, p->n_workers, p->bfd);
+    else
+        backend_close(p);
+    p->bfd = -1;
+}
+
+/* One attempt on p->w: connect (a pooled connection first, then a fresh one if that turns out
+ * dead and the request can be repeated), send, relay the response. The connection is given
+ * back or closed before returning. Returns PX_OK, a status or PX_CLIENT_GONE. */
+static int run_attempt(struct px *p)
+{
+    struct request *r = p->r;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        if ((rc = backend_open(p, attempt == 0)) != 0)
+            break;
+        int retryable = attempt == 0 && p->reused &&
+                        (!p->has_body || (p->body_complete && is_idempotent(r->h.m)));
+        rc = send_request(p);
+        if (rc == PX_OK) {
+            rc = handle_response(p, retryable);
+            if (rc == PX_RETRY && !p->body_started && attempt == 0) {
+                backend_close(p);
+                continue;
+            }
+        } else if (rc == PX_RETRY && attempt == 0) {
+            backend_close(p);
+            continue;
+        } else if (rc == 502 && p->bfd >= 0) {
+            /* The backend stopped taking the body (not a timeout): it may have answered
+             * already, a 413 of its own say. Relay that rather than our error page. */
+            p->poisoned = 1;
+            rc = handle_response(p, 0);
+            if (rc == PX_RETRY)
+                rc = 502;
+        }
+        break;
+    }
+    if (rc == PX_RETRY)
+        rc = 502;
+    backend_done(p, rc);
+    return rc;
+}
+
+/* The Cookie header the sticky lookup reads: duplicates joined (httpd's core merges a
+ * request's repeated headers before the balancer sees them). */
+static const char *cookie_header(struct request *r)
+{
+    const char *first = NULL;
+    char *joined = NULL;
+    for (int i = 0; i < r->h.n_headers; i++) {
+        const struct http_header *h = &r->h.headers[i];
+        if (!util_strcaseeq(h->name, "Cookie"))
+            continue;
+        if (first == NULL)
+            first = h->value;
+        else
+            joined = arena_printf(r->arena, "%s; %s", joined ? joined : first, h->value);
+    }
+    return joined ? joined : first;
+}
+
+static void member_env(struct px *p, const struct proxy_balancer *b,
+                       const struct balancer_choice *ch)
+{
+    struct request *r = p->r;
+    const struct proxy_member *m = ch->member;
+    env_set(r, "BALANCER_NAME", b->name);
+    env_set(r, "BALANCER_WORKER_NAME", m->worker->name);
+    env_set(r, "BALANCER_WORKER_ROUTE", m->route ? m->route : "");
+    if (ch->sticky_name != NULL && ch->session_route != NULL) {
+        env_set(r, "BALANCER_SESSION_STICKY", ch->sticky_name);
+        env_set(r, "BALANCER_SESSION_ROUTE", ch->session_route);
+    }
+    if (ch->route_changed)
+        env_set(r, "BALANCER_ROUTE_CHANGED", "1");
+    else
+        env_unset(r, "BALANCER_ROUTE_CHANGED");
+}
+
+/* balancer_choose, waiting up to the balancer's timeout= for a member to become usable
+ * (httpd polls every timeout/100). */
+static int choose_member(struct px *p, struct proxy_balancer *b, const char *cookie,
+                         const unsigned char *tried, struct balancer_choice *ch)
+{
+    const char *pq = p->d->backend_target ? p->d->backend_target : "";
+    int64_t until = util_now_ms() + (b->timeout_ms > 0 ? b->timeout_ms : 0);
+    for (int i = 0; i <= 100; i++) {
+        *ch = (struct balancer_choice){0};
+        if (balancer_choose(b, pq, cookie, tried, balancer_now_ms(), ch) < 0)
+            return -1;
+        if (ch->member != NULL || ch->nofailover_503 || util_now_ms() >= until)
+            return 0;
+        int64_t step = b->timeout_ms / 100 > 0 ? b->timeout_ms / 100 : 1;
+        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* mod_proxy's failover loop over the members of d->balancer. */
+static int run_balancer(struct px *p)
+{
+    struct request *r = p->r;
+    struct proxy_balancer *b = p->d->balancer;
+    unsigned char *tried = arena_calloc(r->arena, b->n_members > 0 ? b->n_members : 1, 1);
+    if (tried == NULL)
+        return 500;
+    int max_attempts = b->maxattempts != CONF_UNSET ? b->maxattempts
+                       : b->n_members > 1           ? (int)b->n_members - 1
+                                                    : 0;
+    const char *cookie = cookie_header(r);
+    int rc = 503;
+    for (int attempts = 0;; attempts++) {
+        struct balancer_choice ch;
+        if (choose_member(p, b, cookie, tried, &ch) < 0) {
+            log_msg(MOD_PROXY_BALANCER, LL_ERROR, errno, r->c->client_addr,
+                    "%s: cannot lock the balancer", b->name);
+            return 500;
+        }
+        if (ch.member == NULL) {
+            if (ch.nofailover_503)
+                log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, r->c->client_addr,
+                        "%s: All workers are in error state for route (%s)", b->name,
+                        ch.session_route ? ch.session_route : "");
+            else
+                log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, r->c->client_addr,
+                        "%s: All workers are in error state", b->name);
+            return attempts == 0 ? 503 : rc;
+        }
+        struct proxy_member *m = ch.member;
+        unsigned idx = balancer_member_index(m);
+        if (idx < b->n_members)
+            tried[idx] = 1;
+        p->m = m;
+        attempt_reset(p);
+        member_env(p, b, &ch);
+        rc = use_worker(p, m->worker);
+        if (rc == 0)
+            rc = prefetch_body(p);
+        if (rc == 0)
+            rc = run_attempt(p);
+        balancer_account(m, (uint64_t)p->b_out, (uint64_t)p->b_in);
+        if (p->connect_failed) {
+            log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, r->c->client_addr,
+                    "%s: member %s put into error state", b->name, m->worker->name);
+            balancer_mark_error(m, balancer_now_ms());
+        } else if (p->read_timed_out && b->failontimeout > 0) {
+            log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, r->c->client_addr,
+                    "%s: forcing worker (%s) into error state due to timeout and 'failontimeout' "
+                    "parameter being set",
+                    b->name, m->worker->name);
+            balancer_mark_error(m, balancer_now_ms());
+        }
+        balancer_release(m);
+        /* A refused or timed out connect fails over (httpd), as long as the whole request
+         * can still be sent again: its read-ahead body is kept, the rest is unread. Beyond
+         * httpd, so that a member dying under load loses no request: an idempotent request
+         * whose connection the member closed or reset before any byte of response. */
+        int again = p->connect_failed && rc == 503;
+        if (!again && p->no_response && rc == 502 && r->status == 0 && !p->interim_sent &&
+            is_idempotent(r->h.m) && (!p->has_body || p->body_complete))
+            again = 1;
+        if (!again || p->body_started || attempts >= max_attempts)
+            return rc;
+        log_msg(MOD_PROXY_BALANCER, LL_INFO, 0, r->c->client_addr,
+                "%s: trying another member after %s failed (attempt %d of %d)", b->name,
+                m->worker->name, attempts + 2, max_attempts + 1);
+    }
+}
+
+/* A plain worker (its error state was checked on entry). */
+static int run_worker(struct px *p)
+{
+    attempt_reset(p);
+    int rc = use_worker(p, p->d->worker);
+    if (rc != 0)
+        return rc;
+    if ((rc = prefetch_body(p)) != 0)
+        return rc;
+    return run_attempt(p);
 }
 
 int proxy_handle(struct request *r, const struct route_decision *d, int64_t deadline)
@@ -1093,45 +1662,45 @@ int proxy_handle(struct request *r, const struct route_decision *d, int64_t dead
         .r = r,
         .d = d,
         .c = c,
-        .w = d->worker,
         .psc = r->srv->proxy,
-        .n_workers = c->conf->proxy ? c->conf->proxy->n_workers : d->worker->index + 1,
+        .n_workers = c->conf->proxy ? c->conf->proxy->n_workers : 0,
         .bfd = -1,
+        .url = d->url ? d->url : "",
     };
     int rc;
-    r->backend_name = p.w->name;
     r->handler = "proxy-server";
-    r->filename = arena_printf(r->arena, "proxy:%s", d->url);
-    p.timeout_ms = resolve_timeout(&p);
-    p.connect_timeout_ms = d->connect_timeout_ms > 0     ? d->connect_timeout_ms
-                           : p.w->connect_timeout_ms > 0 ? p.w->connect_timeout_ms
-                                                         : p.timeout_ms;
+    r->filename = arena_printf(r->arena, "proxy:%s", p.url);
     p.client_timeout_ms = r->srv->timeout > 0 ? r->srv->timeout * 1000 : 60000;
+    p.timeout_ms = p.client_timeout_ms;
     size_t want =
         p.psc && p.psc->io_buffer_size >= IOBUF_MIN ? (size_t)p.psc->io_buffer_size : IOBUF_DEFAULT;
-    if (iobuf_ensure(want) < 0) {
+    if (iobuf_ensure(want) < 0 || (d->worker == NULL && d->balancer == NULL)) {
         rc = 500;
         goto fail;
     }
-
-    if (util_strcaseeq(p.w->scheme, "https") || util_strcaseeq(p.w->scheme, "wss")) {
-        log_msg(MOD_PROXY, LL_ERROR, 0, c->client_addr,
-                "TLS to backends is not supported yet: cannot proxy to %s", d->url);
-        rc = 500;
-        goto fail;
-    }
-    if (!backend_pool_usable(p.w, p.n_workers)) {
+    /* Plain worker in error: 503 before anything else, the body unread. */
+    if (d->balancer == NULL && !backend_pool_usable(d->worker, p.n_workers)) {
+        p.w = d->worker;
         log_msg(MOD_PROXY, LL_ERROR, 0, c->client_addr,
                 "disabled connection for (%s:%d): worker %s in error state", p.w->host, p.w->port,
                 p.w->name);
         rc = 503;
         goto fail;
     }
-    if (headers_apply_request(r, d) < 0) {
+    /* What the client's Connection header names is taken from its own headers, before
+     * RequestHeader: a client must not be able to strip what the admin sets. */
+    p.orig = r->h.headers;
+    p.n_orig = r->h.n_headers;
+    if (connection_tokens(r->arena, r->h.headers, r->h.n_headers, &p.ctok) < 0 ||
+        headers_apply_request(r, d) < 0) {
         rc = 500;
         goto fail;
     }
-    p.upgrade = upgrade_for(&p);
+    if (r->h.headers != p.orig && p.ctok.s != NULL &&
+        ptrset_build(&p.cvals, r->arena, p.orig, p.n_orig) < 0) {
+        rc = 500;
+        goto fail;
+    }
     p.body_chunked = r->h.chunked;
     p.has_body = r->h.chunked || r->h.content_length > 0;
     p.cl_left = r->h.chunked ? 0 : r->h.content_length > 0 ? r->h.content_length : 0;
@@ -1141,42 +1710,10 @@ int proxy_handle(struct request *r, const struct route_decision *d, int64_t dead
         r->body_consumed = 1;
     if ((rc = build_request_head(&p)) != 0)
         goto fail;
-    if ((rc = prefetch_body(&p)) != 0)
-        goto fail;
-
-    for (int attempt = 0;; attempt++) {
-        if ((rc = backend_open(&p, attempt == 0)) != 0)
-            goto fail;
-        int retryable =
-            attempt == 0 && p.reused && (!p.has_body || (p.body_complete && is_idempotent(r->h.m)));
-        rc = send_request(&p);
-        if (rc == PX_OK) {
-            rc = handle_response(&p, retryable);
-            if (rc == PX_RETRY && !p.body_started && attempt == 0) {
-                backend_close(&p);
-                continue;
-            }
-        } else if (rc == PX_RETRY && attempt == 0) {
-            backend_close(&p);
-            continue;
-        } else if (rc == 502 && p.bfd >= 0) {
-            /* The backend stopped taking the body (not a timeout): it may have answered
-             * already, a 413 of its own say. Relay that rather than our error page. */
-            p.poisoned = 1;
-            rc = handle_response(&p, 0);
-            if (rc == PX_RETRY)
-                rc = 502;
-        }
-        break;
-    }
-    if (rc == PX_RETRY)
-        rc = 502;
+    rc = d->balancer != NULL ? run_balancer(&p) : run_worker(&p);
 fail:
-    if (p.bfd >= 0 && p.reusable && !p.poisoned && rc != PX_CLIENT_GONE)
-        backend_pool_put(p.w, p.n_workers, p.bfd);
-    else
-        backend_close(&p);
-    p.bfd = -1;
+    if (p.bfd >= 0)
+        backend_done(&p, rc);
     if (rc == PX_OK)
         return 0;
     if (rc == PX_CLIENT_GONE) {

@@ -37,13 +37,34 @@ enum {
 
 #define MAX_TIMEOUT_S (INT_MAX / 1000)
 
-static const char *const balancer_keys[] = {
-    "lbmethod",      "stickysession", "maxattempts", "nofailover", "failonstatus",
-    "failontimeout", "forcerecovery", "nonce",       "growth",     "scolonpathdelim",
-    "lbset",         "loadfactor",    "route",       "redirect",   "status",
-    "hcmethod",      "hcinterval",    "hcpasses",    "hcfails",    "hcuri",
-    "hcexpr",        "hctemplate",
+/* BalancerMember-only keys (mod_proxy's member keys and mod_proxy_hcheck's). */
+static const char *const member_keys[] = {
+    "route",      "redirect", "loadfactor", "lbset", "status", "hcmethod",
+    "hcinterval", "hcpasses", "hcfails",    "hcuri", "hcexpr", "hctemplate",
 };
+
+/* Balancer keys (ProxySet on a balancer, ProxyPass to one). "timeout" is one too: there it
+ * is the wait for a usable member. */
+static const char *const lb_keys[] = {
+    "lbmethod",      "stickysession", "stickysessionsep", "scolonpathdelim",
+    "nofailover",    "maxattempts",   "failonstatus",     "failontimeout",
+    "forcerecovery", "nonce",         "growth",
+};
+
+/* Worker keys portico implements (valid on ProxyPass to a URL, BalancerMember, ProxySet). */
+static const char *const worker_keys[] = {
+    "timeout",      "connectiontimeout", "retry",        "keepalive", "ttl",     "max",
+    "disablereuse", "enablereuse",       "flushpackets", "flushwait", "upgrade",
+};
+
+/* Length limits of the shared-memory slots (shm/balancer_slot.h), checked at load. */
+#define MAX_BALANCER_NAME 95 /* "balancer://name" */
+#define MAX_MEMBER_URL    159
+#define MAX_ROUTE         63
+#define MAX_STICKY        63
+#define MAX_NONCE         36
+#define MAX_HCURI         63
+#define MAX_HCEXPR_NAME   15 /* httpd: PROXY_WORKER_MAX_SCHEME_SIZE - 1 */
 
 /* httpd worker keys portico does not implement: refused by name rather than ignored. */
 static const char *const unsupported_keys[] = {
@@ -78,8 +99,15 @@ static struct proxy_dir_conf *dir_conf(struct conf_cmd *cmd, struct conf_dir *di
 
 static struct proxy_global_conf *global_conf(struct conf_cmd *cmd)
 {
-    if (cmd->conf->proxy == NULL)
-        cmd->conf->proxy = arena_calloc(cmd->arena, 1, sizeof(*cmd->conf->proxy));
+    if (cmd->conf->proxy == NULL) {
+        struct proxy_global_conf *g = arena_calloc(cmd->arena, 1, sizeof(*g));
+        if (g == NULL)
+            return NULL;
+        g->balancer_persist = 0;
+        g->balancer_inherit = 1;
+        g->balancer_growth = 5; /* httpd's default */
+        cmd->conf->proxy = g;
+    }
     return cmd->conf->proxy;
 }
 
@@ -125,7 +153,7 @@ static const char *parse_url(struct conf_cmd *cmd, const char *url, int stop_at_
     memset(u, 0, sizeof(*u));
     const char *sep = strstr(url, "://");
     if (util_strncaseeq(url, "balancer://", 11))
-        return "balancer:// arrives with the load-balancing issue";
+        return conf_errf(cmd, "'%s': a balancer:// URL cannot be used here", url);
     if (util_strncaseeq(url, "unix:", 5))
         return conf_errf(cmd, "'%s': unix: domain socket backends are not supported", url);
     if (sep == NULL || sep == url)
@@ -205,6 +233,8 @@ static struct proxy_worker *find_worker(const struct conf *c, const struct url_p
         return NULL;
     for (struct proxy_worker *w = c->proxy->workers; w != NULL; w = w->next) {
         size_t pl = strlen(w->path);
+        if (w->member != NULL)
+            continue;
         if (strcmp(w->scheme, u->scheme) != 0 || strcmp(w->host, u->host) != 0 ||
             w->port != u->port || strncmp(w->path, u->path, pl) != 0)
             continue;
@@ -241,13 +271,10 @@ static const char *resolve(struct conf_cmd *cmd, struct proxy_worker *w)
     return NULL;
 }
 
-static const char *worker_get(struct conf_cmd *cmd, const struct url_parts *u, int create,
-                              struct proxy_worker **out, int *created)
+/* A new worker for u, resolved, appended to the conf-wide list. */
+static const char *worker_create(struct conf_cmd *cmd, const struct url_parts *u,
+                                 struct proxy_worker **out)
 {
-    *created = 0;
-    *out = find_worker(cmd->conf, u);
-    if (*out != NULL || !create)
-        return NULL;
     struct proxy_global_conf *g = global_conf(cmd);
     struct proxy_worker *w = arena_calloc(cmd->arena, 1, sizeof(*w));
     if (g == NULL || w == NULL)
@@ -276,8 +303,20 @@ static const char *worker_get(struct conf_cmd *cmd, const struct url_parts *u, i
         pp = &(*pp)->next;
     *pp = w;
     *out = w;
-    *created = 1;
     return NULL;
+}
+
+static const char *worker_get(struct conf_cmd *cmd, const struct url_parts *u, int create,
+                              struct proxy_worker **out, int *created)
+{
+    *created = 0;
+    *out = find_worker(cmd->conf, u);
+    if (*out != NULL || !create)
+        return NULL;
+    const char *err = worker_create(cmd, u, out);
+    if (err == NULL)
+        *created = 1;
+    return err;
 }
 
 /* ---- worker parameters ---- */
@@ -405,11 +444,11 @@ static const char *worker_param(struct conf_cmd *cmd, struct proxy_worker *w, co
         w->upgrade = util_strcaseeq(val, "ANY") ? arena_strdup(cmd->arena, "*")
                                                 : arena_strdup(cmd->arena, val);
         w->params_set |= WP_UPGRADE;
-    } else if (in_list(key, balancer_keys, ARRAY_LEN(balancer_keys))) {
+    } else if (in_list(key, member_keys, ARRAY_LEN(member_keys)) ||
+               in_list(key, lb_keys, ARRAY_LEN(lb_keys))) {
         return conf_errf(cmd,
                          "%s= is a balancer or balancer-member parameter, not valid for a "
-                         "single backend URL (balancer:// arrives with the load-balancing "
-                         "issue)",
+                         "single backend URL (use balancer://name with BalancerMember lines)",
                          key);
     } else if (in_list(key, unsupported_keys, ARRAY_LEN(unsupported_keys))) {
         return conf_errf(cmd, "worker parameter %s= is not supported by portico", key);
@@ -468,6 +507,685 @@ static const char *parse_params(struct conf_cmd *cmd, int argc, char **argv, int
         keys[nk++] = argv[i];
     }
     *keys_out = keys;
+    return NULL;
+}
+
+/* ---- balancers, members and health-check parameters ---- */
+
+/* Splits "key=value"; the key is an arena copy. */
+static const char *split_param(struct conf_cmd *cmd, const char *arg, char **key, const char **val)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg)
+        return conf_errf(cmd, "'%s' is not a parameter: parameters must be in the form key=value",
+                         arg);
+    *key = arena_strndup(cmd->arena, arg, (size_t)(eq - arg));
+    *val = eq + 1;
+    return *key ? NULL : "out of memory";
+}
+
+static int is_balancer_url(const char *url)
+{
+    return util_strncaseeq(url, "balancer://", 11);
+}
+
+static int has_ctl_or_space(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* "balancer://name[/path]": *name gets "balancer://name" in lower case, *path the rest
+ * (may be ""). For ProxyPassMatch (stop_at_dollar) the name also ends at a '$'. */
+static const char *parse_balancer_url(struct conf_cmd *cmd, const char *url, int stop_at_dollar,
+                                      char **name, char **path)
+{
+    const char *h = url + 11;
+    size_t n = strcspn(h, stop_at_dollar ? "/$" : "/");
+    if (n == 0)
+        return conf_errf(cmd, "'%s': the balancer URL has no name (balancer://name/...)", url);
+    if (strpbrk(url, "?#") != NULL)
+        return conf_errf(cmd, "'%s': a query or fragment in a balancer URL is not supported", url);
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == '~'))
+            return conf_errf(cmd,
+                             "'%s': a balancer name may contain only letters, digits and "
+                             "'-', '_', '.', '~'",
+                             url);
+    }
+    if (11 + n > MAX_BALANCER_NAME)
+        return conf_errf(cmd, "balancer name (%.*s) too long (at most %d characters)",
+                         (int)(11 + n), url, MAX_BALANCER_NAME);
+    *name = lower(arena_strndup(cmd->arena, url, 11 + n));
+    *path = arena_strdup(cmd->arena, h + n);
+    return *name && *path ? NULL : "out of memory";
+}
+
+static struct proxy_balancer *balancer_by_name(const struct conf *c, const char *name, size_t n)
+{
+    if (c->proxy == NULL)
+        return NULL;
+    for (struct proxy_balancer *b = c->proxy->balancers; b != NULL; b = b->next)
+        if (strlen(b->name) == n && util_strncaseeq(b->name, name, n))
+            return b;
+    return NULL;
+}
+
+struct proxy_balancer *proxy_balancer_find(const struct conf *c, const char *url)
+{
+    if (c == NULL || url == NULL || !is_balancer_url(url))
+        return NULL;
+    return balancer_by_name(c, url, 11 + strcspn(url + 11, "/?#"));
+}
+
+/* The balancer a URL names, created when missing and `create` is set. */
+static const char *balancer_get(struct conf_cmd *cmd, const char *url, int stop_at_dollar,
+                                int create, struct proxy_balancer **out, char **path)
+{
+    char *name;
+    const char *err = parse_balancer_url(cmd, url, stop_at_dollar, &name, path);
+    if (err != NULL)
+        return err;
+    *out = balancer_by_name(cmd->conf, name, strlen(name));
+    if (*out != NULL || !create)
+        return NULL;
+    struct proxy_global_conf *g = global_conf(cmd);
+    struct proxy_balancer *b = arena_calloc(cmd->arena, 1, sizeof(*b));
+    if (g == NULL || b == NULL)
+        return "out of memory";
+    b->name = name;
+    b->sticky_sep = '.';
+    b->scolonpathdelim = b->nofailover = b->maxattempts = b->failontimeout = CONF_UNSET;
+    b->forcerecovery = b->timeout_ms = b->growth = CONF_UNSET;
+    b->file = cmd->file;
+    b->line = cmd->line;
+    b->index = g->n_balancers++;
+    struct proxy_balancer **pp = &g->balancers;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = b;
+    *out = b;
+    return NULL;
+}
+
+static const char *onoff_param(struct conf_cmd *cmd, const char *key, const char *val, int *out,
+                               const char *msg)
+{
+    if (parse_onoff(val, out) != NULL)
+        return conf_errf(cmd, "%s=%s: %s", key, val, msg);
+    return NULL;
+}
+
+/* One balancer parameter (httpd's set_balancer_param, messages kept), for ProxySet on a
+ * balancer and the parameters of a ProxyPass to one. */
+static const char *balancer_param(struct conf_cmd *cmd, struct proxy_balancer *b, const char *key,
+                                  const char *val)
+{
+    long long v;
+    if (util_strcaseeq(key, "lbmethod")) {
+        static const char *const methods[] = {"byrequests", "bytraffic", "bybusyness", "heartbeat"};
+        for (size_t i = 0; i < ARRAY_LEN(methods); i++) {
+            if (util_strcaseeq(val, methods[i])) {
+                b->lbmethod = (char *)methods[i];
+                return NULL;
+            }
+        }
+        return conf_errf(cmd,
+                         "lbmethod=%s: unknown lbmethod (byrequests, bytraffic, bybusyness or "
+                         "heartbeat)",
+                         val);
+    }
+    if (util_strcaseeq(key, "stickysession")) {
+        if (strlen(val) > MAX_STICKY)
+            return conf_errf(cmd, "stickysession=%s: stickysession length must be < %d characters",
+                             val, MAX_STICKY + 1);
+        if (val[0] == '\0') {
+            b->sticky = b->sticky_cookie = b->sticky_param = NULL;
+            return NULL;
+        }
+        const char *bar = strchr(val, '|');
+        b->sticky = arena_strdup(cmd->arena, val);
+        b->sticky_cookie = bar ? arena_strndup(cmd->arena, val, (size_t)(bar - val)) : b->sticky;
+        b->sticky_param = bar ? arena_strdup(cmd->arena, bar + 1) : b->sticky;
+        if (b->sticky == NULL || b->sticky_cookie == NULL || b->sticky_param == NULL)
+            return "out of memory";
+        if (b->sticky_cookie[0] == '\0' || b->sticky_param[0] == '\0' ||
+            strchr(b->sticky_param, '|') != NULL)
+            return conf_errf(cmd, "stickysession=%s: expected NAME or COOKIENAME|URLPARAMNAME",
+                             val);
+        return NULL;
+    }
+    if (util_strcaseeq(key, "stickysessionsep")) {
+        if (util_strcaseeq(val, "off"))
+            b->sticky_sep = 0;
+        else if (strlen(val) == 1)
+            b->sticky_sep = val[0];
+        else
+            return conf_errf(cmd,
+                             "stickysessionsep=%s: stickysessionsep must be a single character "
+                             "or Off",
+                             val);
+        return NULL;
+    }
+    if (util_strcaseeq(key, "nofailover"))
+        return onoff_param(cmd, key, val, &b->nofailover, "failover must be On|Off");
+    if (util_strcaseeq(key, "scolonpathdelim"))
+        return onoff_param(cmd, key, val, &b->scolonpathdelim, "scolonpathdelim must be On|Off");
+    if (util_strcaseeq(key, "failontimeout"))
+        return onoff_param(cmd, key, val, &b->failontimeout, "failontimeout must be On|Off");
+    if (util_strcaseeq(key, "forcerecovery"))
+        return onoff_param(cmd, key, val, &b->forcerecovery, "forcerecovery must be On|Off");
+    if (util_strcaseeq(key, "timeout")) {
+        if (util_parse_ll(val, 1, MAX_TIMEOUT_S, &v) < 0)
+            return conf_errf(cmd,
+                             "timeout=%s: timeout must be at least one second (on a balancer: "
+                             "whole seconds to wait for a usable member)",
+                             val);
+        b->timeout_ms = (int)(v * 1000);
+        return NULL;
+    }
+    if (util_strcaseeq(key, "maxattempts")) {
+        if (util_parse_ll(val, 0, 1000, &v) < 0)
+            return conf_errf(cmd,
+                             "maxattempts=%s: maximum number of attempts must be a positive "
+                             "number (0 to 1000)",
+                             val);
+        b->maxattempts = (int)v;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "failonstatus")) {
+        int codes[ARRAY_LEN(b->failonstatus)];
+        int n = 0;
+        const char *p = val;
+        while (*p != '\0') {
+            size_t skip = strspn(p, ", ");
+            p += skip;
+            size_t len = strcspn(p, ", ");
+            if (len == 0)
+                break;
+            char num[8];
+            if (len >= sizeof(num) || n == (int)ARRAY_LEN(codes))
+                return conf_errf(cmd,
+                                 "failonstatus=%s: failonstatus must be one or more HTTP "
+                                 "response codes (at most %d)",
+                                 val, (int)ARRAY_LEN(codes));
+            memcpy(num, p, len);
+            num[len] = '\0';
+            if (util_parse_ll(num, 100, 599, &v) < 0)
+                return conf_errf(cmd,
+                                 "failonstatus=%s: failonstatus must be one or more HTTP "
+                                 "response codes",
+                                 val);
+            codes[n++] = (int)v;
+            p += len;
+        }
+        if (n == 0)
+            return conf_errf(cmd,
+                             "failonstatus=%s: failonstatus must be one or more HTTP response "
+                             "codes",
+                             val);
+        memcpy(b->failonstatus, codes, (size_t)n * sizeof(int));
+        b->n_failonstatus = n;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "nonce")) {
+        if (util_strcaseeq(val, "None")) {
+            b->nonce = "";
+            return NULL;
+        }
+        if (strlen(val) > MAX_NONCE || val[0] == '\0')
+            return conf_errf(cmd, "nonce=%s: Provided nonce is too large (1 to %d characters)", val,
+                             MAX_NONCE);
+        b->nonce = arena_strdup(cmd->arena, val);
+        return b->nonce ? NULL : "out of memory";
+    }
+    if (util_strcaseeq(key, "growth")) {
+        if (util_parse_ll(val, 1, 100, &v) < 0)
+            return conf_errf(cmd, "growth=%s: growth must be between 1 and 100", val);
+        b->growth = (int)v;
+        return NULL;
+    }
+    if (in_list(key, worker_keys, ARRAY_LEN(worker_keys)) ||
+        in_list(key, member_keys, ARRAY_LEN(member_keys)))
+        return conf_errf(
+            cmd,
+            "unknown Balancer parameter '%s': it is a %s parameter; set it on "
+            "each BalancerMember of %s",
+            key, in_list(key, member_keys, ARRAY_LEN(member_keys)) ? "member" : "worker", b->name);
+    return conf_errf(cmd, "unknown Balancer parameter '%s'", key);
+}
+
+/* Where the health-check keys write: a member or a ProxyHCTemplate. */
+struct hc_fields {
+    char **method, **uri, **expr;
+    int *interval_ms, *passes, *fails;
+};
+
+static const struct proxy_hcexpr *hcexpr_lookup(const struct conf *c, const char *name)
+{
+    const struct proxy_hcexpr *found = NULL;
+    for (const struct proxy_hcexpr *e = c->proxy ? c->proxy->hcexprs : NULL; e; e = e->next)
+        if (util_strcaseeq(e->name, name))
+            found = e; /* the last definition wins, as httpd's table */
+    return found;
+}
+
+/* mod_proxy_hcheck's set_worker_hc_param, messages kept. */
+static const char *hc_param(struct conf_cmd *cmd, const struct hc_fields *f, const char *key,
+                            const char *val)
+{
+    long long v;
+    if (util_strcaseeq(key, "hctemplate")) {
+        for (const struct proxy_hctemplate *t = cmd->conf->proxy->hctemplates; t; t = t->next) {
+            if (util_strcaseeq(t->name, val)) {
+                *f->method = t->hcmethod;
+                *f->uri = t->hcuri;
+                *f->expr = t->hcexpr;
+                *f->interval_ms = t->hcinterval_ms;
+                *f->passes = t->hcpasses;
+                *f->fails = t->hcfails;
+                return NULL;
+            }
+        }
+        return conf_errf(cmd, "hctemplate=%s: Unknown ProxyHCTemplate name: %s", val, val);
+    }
+    if (util_strcaseeq(key, "hcmethod")) {
+        static const char *const methods[] = {"NONE", "TCP",       "OPTIONS", "HEAD",
+                                              "GET",  "OPTIONS11", "HEAD11",  "GET11"};
+        for (size_t i = 0; i < ARRAY_LEN(methods); i++) {
+            if (util_strcaseeq(val, methods[i])) {
+                *f->method = i == 0 ? NULL : (char *)methods[i];
+                return NULL;
+            }
+        }
+        if (util_strcaseeq(val, "CPING") || util_strcaseeq(val, "PROVIDER"))
+            return conf_errf(cmd, "hcmethod=%s: Health check method %s not (yet) implemented", val,
+                             val);
+        return conf_errf(cmd,
+                         "hcmethod=%s: Unknown method (NONE, TCP, OPTIONS, HEAD, GET, "
+                         "OPTIONS11, HEAD11 or GET11)",
+                         val);
+    }
+    if (util_strcaseeq(key, "hcinterval")) {
+        v = parse_duration_ms(val);
+        if (v < 0 || v > INT_MAX)
+            return conf_errf(cmd, "hcinterval=%s: Unparse-able hcinterval setting", val);
+        if (v < 100)
+            return conf_errf(cmd,
+                             "hcinterval=%s: Interval must be a positive value greater than "
+                             "100ms",
+                             val);
+        *f->interval_ms = (int)v;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "hcpasses") || util_strcaseeq(key, "hcfails")) {
+        int passes = util_strcaseeq(key, "hcpasses");
+        if (util_parse_ll(val, 0, 1000000, &v) < 0)
+            return conf_errf(cmd, "%s=%s: %s must be a positive value", key, val,
+                             passes ? "Passes" : "Fails");
+        *(passes ? f->passes : f->fails) = (int)v;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "hcuri")) {
+        if (strlen(val) > MAX_HCURI)
+            return conf_errf(cmd, "hcuri=%s: Health check uri length must be < %d characters", val,
+                             MAX_HCURI + 1);
+        if (has_ctl_or_space(val))
+            return conf_errf(cmd, "hcuri=%s: spaces and control characters are not allowed", val);
+        *f->uri = val[0] ? arena_strdup(cmd->arena, val) : NULL;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "hcexpr")) {
+        const struct proxy_hcexpr *e = hcexpr_lookup(cmd->conf, val);
+        if (e == NULL)
+            return conf_errf(cmd,
+                             "hcexpr=%s: Unknown health check condition expr: %s (define it "
+                             "first with ProxyHCExpr)",
+                             val, val);
+        *f->expr = e->name;
+        return NULL;
+    }
+    return conf_errf(cmd, "unknown Worker hcheck parameter '%s'", key);
+}
+
+/* One BalancerMember key (httpd's set_worker_param for the member keys). */
+static const char *member_param(struct conf_cmd *cmd, struct proxy_member *m, const char *key,
+                                const char *val)
+{
+    long long v;
+    if (util_strcaseeq(key, "route") || util_strcaseeq(key, "redirect")) {
+        int route = util_strcaseeq(key, "route");
+        if (strlen(val) > MAX_ROUTE)
+            return conf_errf(cmd, "%s=%s: %s length must be < %d characters", key, val,
+                             route ? "Route" : "Redirect", MAX_ROUTE + 1);
+        char *copy = arena_strdup(cmd->arena, val);
+        if (copy == NULL)
+            return "out of memory";
+        *(route ? &m->route : &m->redirect) = copy;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "loadfactor")) {
+        char *end;
+        double f = strtod(val, &end);
+        if (end == val || *end != '\0' || !(f >= 1.0 && f <= 100.0))
+            return conf_errf(cmd, "loadfactor=%s: LoadFactor must be a number between 1..100", val);
+        m->lbfactor = (int)(f * 100.0); /* httpd truncates the same way */
+        return NULL;
+    }
+    if (util_strcaseeq(key, "lbset")) {
+        if (util_parse_ll(val, 0, 99, &v) < 0)
+            return conf_errf(cmd, "lbset=%s: lbset must be between 0 and 99", val);
+        m->lbset = (int)v;
+        return NULL;
+    }
+    if (util_strcaseeq(key, "status")) {
+        /* httpd: letters, each after an optional '+' (set) or '-' (clear); the sign sticks
+         * for the letters that follow ("-DH" clears both). */
+        static const struct {
+            char letter;
+            unsigned flag;
+        } flags[] = {
+            {'D', MEMBER_DISABLED}, {'S', MEMBER_STOPPED}, {'H', MEMBER_STANDBY},
+            {'R', MEMBER_SPARE},    {'N', MEMBER_DRAIN},   {'I', MEMBER_IGNORE},
+            {'E', MEMBER_ERROR},    {'C', MEMBER_HCFAIL},
+        };
+        int set = 1;
+        for (const char *p = val; *p != '\0'; p++) {
+            if (*p == '+' || *p == '-') {
+                set = *p == '+';
+                p++;
+            }
+            char c = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            size_t i = 0;
+            while (i < ARRAY_LEN(flags) && flags[i].letter != c)
+                i++;
+            if (i == ARRAY_LEN(flags)) {
+                if (c != '\0' && strchr("OGUF", c) != NULL)
+                    return conf_errf(cmd,
+                                     "status=%s: flag '%c' is set by the server itself and "
+                                     "cannot be configured",
+                                     val, c);
+                return conf_errf(cmd,
+                                 "status=%s: Unknown status parameter option (letters D S H R "
+                                 "N I E C, each optionally after + or -)",
+                                 val);
+            }
+            if (set)
+                m->status |= flags[i].flag;
+            else
+                m->status &= ~flags[i].flag;
+        }
+        return NULL;
+    }
+    struct hc_fields f = {&m->hcmethod,      &m->hcuri,    &m->hcexpr,
+                          &m->hcinterval_ms, &m->hcpasses, &m->hcfails};
+    return hc_param(cmd, &f, key, val);
+}
+
+/* BalancerMember [balancer://name] url [key=value ...] */
+static const char *add_member(struct conf_cmd *cmd, const struct conf_directive *d, int argc,
+                              char **argv)
+{
+    (void)d;
+    struct conf_dir *dir = cmd->dir;
+    const char *bal_url = NULL, *url = NULL;
+    int first_param = argc;
+    if (dir != NULL) {
+        if (dir->kind == DIR_PROXYMATCH || has_wildcard(dir->pattern) ||
+            !is_balancer_url(dir->pattern))
+            return conf_errf(cmd,
+                             "BalancerMember belongs inside <Proxy balancer://name>, not <%s %s>",
+                             dir->kind == DIR_PROXYMATCH ? "ProxyMatch" : "Proxy", dir->pattern);
+        bal_url = dir->pattern;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (strchr(argv[i], '=') != NULL) {
+            first_param = i;
+            break;
+        }
+        if (bal_url == NULL && dir == NULL) {
+            bal_url = argv[i];
+        } else if (url == NULL) {
+            url = argv[i];
+        } else {
+            if (dir != NULL)
+                return "BalancerMember can not have a balancer name when defined in a location";
+            return "Invalid BalancerMember parameter. Parameter must be in the form 'key=value'";
+        }
+    }
+    if (bal_url == NULL)
+        return "BalancerMember must define balancer name when outside <Proxy > section";
+    if (url == NULL)
+        return "BalancerMember must define remote proxy server";
+    if (!is_balancer_url(bal_url))
+        return conf_errf(cmd,
+                         "'%s' is not a balancer URL: outside <Proxy balancer://name> write "
+                         "BalancerMember balancer://name url [key=value ...]",
+                         bal_url);
+    for (int i = first_param; i < argc; i++)
+        if (strchr(argv[i], '=') == NULL)
+            return "Invalid BalancerMember parameter. Parameter must be in the form 'key=value'";
+    struct proxy_balancer *b;
+    char *bpath;
+    const char *err = balancer_get(cmd, bal_url, 0, 1, &b, &bpath);
+    if (err != NULL)
+        return err;
+    b->defined = 1;
+    struct url_parts u;
+    err = parse_url(cmd, url, 0, &u);
+    if (err != NULL)
+        return err;
+    /* httpd's worker sharing within the balancer: a URL under an existing member's is that
+     * member, and its parameters are ignored. */
+    struct proxy_member *same = NULL;
+    for (struct proxy_member *m = b->members; m != NULL; m = m->next) {
+        const struct proxy_worker *w = m->worker;
+        size_t pl = strlen(w->path);
+        if (strcmp(w->scheme, u.scheme) == 0 && strcmp(w->host, u.host) == 0 && w->port == u.port &&
+            strncmp(w->path, u.path, pl) == 0 && (same == NULL || pl > strlen(same->worker->path)))
+            same = m;
+    }
+    if (same != NULL) {
+        conf_warn(cmd,
+                  "'%s' is already member '%s' of %s (%s:%d; httpd's worker sharing): no new "
+                  "member is added%s",
+                  url, same->worker->name, b->name, same->file, same->line,
+                  first_param < argc ? " and its parameters are ignored" : "");
+        return NULL;
+    }
+    struct proxy_member *m = arena_calloc(cmd->arena, 1, sizeof(*m));
+    if (m == NULL)
+        return "out of memory";
+    err = worker_create(cmd, &u, &m->worker);
+    if (err != NULL)
+        return err;
+    if (strlen(m->worker->name) > MAX_MEMBER_URL)
+        return conf_errf(cmd, "'%s': a member URL may have at most %d characters", url,
+                         MAX_MEMBER_URL);
+    m->worker->member = m;
+    m->balancer = b;
+    m->route = m->redirect = "";
+    m->lbfactor = 100;
+    m->hcinterval_ms = 30000;
+    m->hcpasses = m->hcfails = 1;
+    m->file = cmd->file;
+    m->line = cmd->line;
+    for (int i = first_param; i < argc; i++) {
+        char *key;
+        const char *val;
+        err = split_param(cmd, argv[i], &key, &val);
+        if (err == NULL) {
+            if (in_list(key, member_keys, ARRAY_LEN(member_keys)))
+                err = member_param(cmd, m, key, val);
+            else if (in_list(key, lb_keys, ARRAY_LEN(lb_keys)))
+                err = conf_errf(cmd,
+                                "%s= is a balancer parameter, not a member's: set it with "
+                                "ProxySet inside <Proxy %s> (or on the ProxyPass)",
+                                key, b->name);
+            else
+                err = worker_param(cmd, m->worker, key, val);
+        }
+        if (err != NULL)
+            return err;
+    }
+    struct proxy_member **pp = &b->members;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = m;
+    b->n_members++;
+    return NULL;
+}
+
+/* ProxyHCExpr name {expr} */
+static const char *add_hcexpr(struct conf_cmd *cmd, const struct conf_directive *d, int argc,
+                              char **argv)
+{
+    (void)d;
+    if (argv[0][0] == '\0')
+        return "Missing expression name for ProxyHCExpr";
+    if (strlen(argv[0]) > MAX_HCEXPR_NAME)
+        return conf_errf(cmd, "Expression name limited to %d characters", MAX_HCEXPR_NAME);
+    if (argc < 2)
+        return "Missing expression for ProxyHCExpr";
+    /* httpd's ap_getword_conf2 takes "{...}" (braces nested) as one word; the tokenizer
+     * split it at spaces, so re-join the words and find the matching brace. */
+    size_t len = 0;
+    for (int i = 1; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *expr = arena_alloc(cmd->arena, len + 1), *o = expr;
+    if (expr == NULL)
+        return "out of memory";
+    for (int i = 1; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (i > 1)
+            *o++ = ' ';
+        memcpy(o, argv[i], n);
+        o += n;
+    }
+    *o = '\0';
+    if (expr[0] == '{') {
+        int depth = 0;
+        char *e = expr;
+        for (; *e != '\0'; e++) {
+            if (*e == '{')
+                depth++;
+            else if (*e == '}' && --depth == 0)
+                break;
+        }
+        if (*e == '\0')
+            return "the expression's '{' is not closed by a '}'";
+        if (e[1] != '\0')
+            return "error: extra parameter(s)";
+        *e = '\0';
+        expr++;
+        while (*expr == ' ')
+            expr++;
+        size_t n = strlen(expr);
+        while (n > 0 && expr[n - 1] == ' ')
+            expr[--n] = '\0';
+    } else if (argc > 2) {
+        return "error: extra parameter(s)";
+    }
+    if (expr[0] == '\0')
+        return "Missing expression for ProxyHCExpr";
+    struct proxy_global_conf *g = global_conf(cmd);
+    struct proxy_hcexpr *e = arena_calloc(cmd->arena, 1, sizeof(*e));
+    if (g == NULL || e == NULL)
+        return "out of memory";
+    e->name = arena_strdup(cmd->arena, argv[0]);
+    e->expr = expr;
+    e->file = cmd->file;
+    e->line = cmd->line;
+    struct proxy_hcexpr **pp = &g->hcexprs;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = e;
+    return e->name ? NULL : "out of memory";
+}
+
+/* ProxyHCTemplate name key=value ... */
+static const char *add_hctemplate(struct conf_cmd *cmd, const struct conf_directive *d, int argc,
+                                  char **argv)
+{
+    (void)d;
+    if (argv[0][0] == '\0' || strchr(argv[0], '=') != NULL)
+        return "Missing template name for ProxyHCTemplate";
+    struct proxy_global_conf *g = global_conf(cmd);
+    if (g == NULL)
+        return "out of memory";
+    for (const struct proxy_hctemplate *t = g->hctemplates; t != NULL; t = t->next)
+        if (util_strcaseeq(t->name, argv[0]))
+            return conf_errf(cmd, "template '%s' is already defined at %s:%d", argv[0], t->file,
+                             t->line);
+    struct proxy_hctemplate *t = arena_calloc(cmd->arena, 1, sizeof(*t));
+    if (t == NULL)
+        return "out of memory";
+    t->name = arena_strdup(cmd->arena, argv[0]);
+    t->hcmethod = "TCP"; /* httpd's template default (method 1) */
+    t->hcinterval_ms = 30000;
+    t->hcpasses = t->hcfails = 1;
+    t->file = cmd->file;
+    t->line = cmd->line;
+    struct hc_fields f = {&t->hcmethod,      &t->hcuri,    &t->hcexpr,
+                          &t->hcinterval_ms, &t->hcpasses, &t->hcfails};
+    for (int i = 1; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (eq == NULL || eq == argv[i])
+            return "Invalid ProxyHCTemplate parameter. Parameter must be in the form "
+                   "'key=value'";
+        char *key = arena_strndup(cmd->arena, argv[i], (size_t)(eq - argv[i]));
+        if (key == NULL)
+            return "out of memory";
+        const char *err = hc_param(cmd, &f, key, eq + 1);
+        if (err != NULL)
+            return err;
+    }
+    struct proxy_hctemplate **pp = &g->hctemplates;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = t;
+    return t->name ? NULL : "out of memory";
+}
+
+/* d->offset: 0 BalancerPersist, 1 BalancerInherit. */
+static const char *set_balancer_flag(struct conf_cmd *cmd, const struct conf_directive *d, int argc,
+                                     char **argv)
+{
+    (void)argc;
+    struct proxy_global_conf *g = global_conf(cmd);
+    if (g == NULL)
+        return "out of memory";
+    int v = argv[0][0] == '1';
+    if (d->offset == 0) {
+        g->balancer_persist = v;
+    } else {
+        g->balancer_inherit = v;
+        if (!v)
+            conf_warn(cmd, "balancers are shared by every server in portico: BalancerInherit "
+                           "Off has no effect");
+    }
+    if (cmd->server != cmd->conf->main)
+        conf_warn(cmd, "applies to the whole configuration in portico, not only this "
+                       "<VirtualHost>");
+    return NULL;
+}
+
+static const char *set_balancer_growth(struct conf_cmd *cmd, const struct conf_directive *d,
+                                       int argc, char **argv)
+{
+    (void)d;
+    (void)argc;
+    long long v;
+    if (util_parse_ll(argv[0], 0, 1000, &v) < 0)
+        return "BalancerGrowth must be between 0 and 1000";
+    struct proxy_global_conf *g = global_conf(cmd);
+    if (g == NULL)
+        return "out of memory";
+    g->balancer_growth = (int)v;
     return NULL;
 }
 
@@ -577,6 +1295,28 @@ static const char *add_pass(struct conf_cmd *cmd, const struct conf_directive *d
             return conf_errf(cmd, "parameters are not allowed with '!' (got '%s')",
                              np > 0 ? params[0] : "nocanon");
         p->exclude = 1;
+    } else if (is_balancer_url(url)) {
+        struct proxy_balancer *b;
+        char *bpath;
+        const char *err = balancer_get(cmd, url, use_regex, 1, &b, &bpath);
+        if (err != NULL)
+            return err;
+        /* httpd: every key=value on a balancer ProxyPass is a balancer parameter. */
+        for (int k = 0; k < np; k++) {
+            char *key;
+            const char *val;
+            err = split_param(cmd, params[k], &key, &val);
+            if (err == NULL)
+                err = balancer_param(cmd, b, key, val);
+            if (err != NULL)
+                return err;
+        }
+        if (!use_regex) {
+            struct url_parts bu = {"balancer", b->name + 11, 0, 0, bpath};
+            warn_slashes(cmd, path, &bu);
+        }
+        p->balancer = b;
+        p->url = arena_strdup(cmd->arena, url);
     } else {
         struct url_parts u;
         const char *err = parse_url(cmd, url, use_regex, &u);
@@ -678,12 +1418,25 @@ static const char *add_pass_reverse(struct conf_cmd *cmd, const struct conf_dire
         path = argv[0];
         url = argv[1];
     }
-    if (util_strncaseeq(url, "balancer://", 11))
-        return "balancer:// arrives with the load-balancing issue";
+    char *bname = NULL, *bpath = NULL;
+    if (is_balancer_url(url)) {
+        /* The balancer may be defined further down: resolved in conf_finish_proxy. */
+        const char *err = parse_balancer_url(cmd, url, 0, &bname, &bpath);
+        if (err != NULL)
+            return err;
+    }
     struct proxy_reverse **head = reverse_list(cmd, 0);
     if (head == NULL)
         return "out of memory";
-    return append_reverse(cmd, head, path, url);
+    const char *err = append_reverse(cmd, head, path, url);
+    if (err == NULL && bname != NULL) {
+        struct proxy_reverse *r = *head;
+        while (r->next != NULL)
+            r = r->next;
+        /* "balancer://c" and "balancer://c/" compare member URLs only (httpd). */
+        r->balancer_path = bpath[0] != '\0' && strcmp(bpath, "/") != 0 ? bpath : NULL;
+    }
+    return err;
 }
 
 static const char *add_cookie_map(struct conf_cmd *cmd, const struct conf_directive *d, int argc,
@@ -862,6 +1615,32 @@ static const char *set_proxy_param(struct conf_cmd *cmd, const struct conf_direc
     }
     if (argc - from < 1)
         return "needs at least one key=value parameter";
+    if (is_balancer_url(name)) {
+        struct proxy_balancer *b;
+        char *bpath;
+        const char *err = balancer_get(cmd, name, 0, in_section, &b, &bpath);
+        if (err != NULL)
+            return err;
+        if (b == NULL)
+            return conf_errf(cmd, "ProxySet can not find '%s' Balancer.", name);
+        b->defined = 1;
+        for (int i = from; i < argc; i++) {
+            char *key;
+            const char *val;
+            err = split_param(cmd, argv[i], &key, &val);
+            if (err == NULL)
+                err = balancer_param(cmd, b, key, val);
+            if (err != NULL)
+                return err;
+        }
+        if (in_section) {
+            struct proxy_dir_conf *pd = dir_conf(cmd, dir);
+            if (pd == NULL)
+                return "out of memory";
+            pd->balancer = b;
+        }
+        return NULL;
+    }
     struct url_parts u;
     const char *err = parse_url(cmd, name, 0, &u);
     if (err != NULL)
@@ -886,6 +1665,22 @@ static const char *set_proxy_param(struct conf_cmd *cmd, const struct conf_direc
         pd->worker = w;
     }
     return NULL;
+}
+
+const char *proxy_conf_section_params(struct conf_cmd *cmd, struct conf_dir *dir, int argc,
+                                      char **argv)
+{
+    if (argc == 0)
+        return NULL;
+    if (dir->kind == DIR_PROXYMATCH)
+        return "Multiple <ProxyMatch> arguments not (yet) supported.";
+    if (has_wildcard(dir->pattern))
+        return "<Proxy> arguments are not supported for wildchar url.";
+    struct conf_dir *saved = cmd->dir;
+    cmd->dir = dir;
+    const char *err = set_proxy_param(cmd, NULL, argc, argv);
+    cmd->dir = saved;
+    return err;
 }
 
 #define NONE TGT_NONE, 0
@@ -919,6 +1714,18 @@ static const struct conf_directive proxy_directives[] = {
      "bytes (512 or more, 0 = 8192)"},
     {"ProxySet", CTX_ANY, ARGS_1MORE, set_proxy_param, NONE, 0, 0, 0, MOD_PROXY,
      "[url] key=value ... (url omitted inside <Proxy url>)"},
+    {"BalancerMember", CTX_SRV_ANY | CTX_PROXY, ARGS_1MORE, add_member, NONE, 0, 0, 0, MOD_PROXY,
+     "[balancer://name] url [key=value ...] (name omitted inside <Proxy balancer://name>)"},
+    {"BalancerPersist", CTX_SRV_ANY, ARGS_FLAG, set_balancer_flag, NONE, 0, 0, 0, MOD_PROXY,
+     "On or Off"},
+    {"BalancerInherit", CTX_SRV_ANY, ARGS_FLAG, set_balancer_flag, TGT_NONE, 1, 0, 0, 0, MOD_PROXY,
+     "On or Off"},
+    {"BalancerGrowth", CTX_SRV_ANY, ARGS_TAKE1, set_balancer_growth, NONE, 0, 0, 0, MOD_PROXY,
+     "number of balancers that may be added after start-up (0-1000)"},
+    {"ProxyHCExpr", CTX_SRV_ANY, ARGS_1MORE, add_hcexpr, NONE, 0, 0, 0, MOD_PROXY_HCHECK,
+     "name {expression}"},
+    {"ProxyHCTemplate", CTX_SRV_ANY, ARGS_1MORE, add_hctemplate, NONE, 0, 0, 0, MOD_PROXY_HCHECK,
+     "name key=value ..."},
 };
 
 const struct conf_table conf_table_proxy = {proxy_directives, ARRAY_LEN(proxy_directives)};
@@ -966,6 +1773,96 @@ static struct proxy_reverse *concat_reverses(struct conf_cmd *cmd, const struct 
     return head;
 }
 
+/* ProxyPassReverse entries naming a balancer: resolve it (it may be defined after them). */
+static void resolve_reverses(struct conf_cmd *cmd, struct proxy_reverse *r)
+{
+    for (; r != NULL; r = r->next) {
+        if (!is_balancer_url(r->to))
+            continue;
+        r->balancer = proxy_balancer_find(cmd->conf, r->to);
+        if (r->balancer == NULL)
+            conf_error_at(cmd, r->file, r->line,
+                          "ProxyPassReverse: %.*s is not defined (no BalancerMember names it)",
+                          (int)(11 + strcspn(r->to + 11, "/")), r->to);
+    }
+}
+
+/* Balancer checks and defaults, <Proxy balancer://> sections, member slots. */
+static void finish_balancers(struct conf_cmd *cmd)
+{
+    struct conf *c = cmd->conf;
+    struct proxy_global_conf *g = c->proxy;
+    const struct conf_server *servers[2] = {c->main, c->vhosts};
+    for (int k = 0; k < 2; k++) {
+        for (const struct conf_server *s = servers[k]; s != NULL; s = k ? s->next : NULL) {
+            for (struct conf_dir *d = s->dirs; d != NULL; d = d->next) {
+                if (d->kind != DIR_PROXY || !is_balancer_url(d->pattern) ||
+                    has_wildcard(d->pattern))
+                    continue;
+                struct proxy_balancer *b = proxy_balancer_find(c, d->pattern);
+                if (b == NULL) {
+                    /* Nothing names it (a ProxyPass would have created it): harmless. */
+                    conf_warn_at(cmd, d->file, d->line,
+                                 "<Proxy %s>: the balancer has no members (add BalancerMember "
+                                 "lines) and no ProxyPass uses it",
+                                 d->pattern);
+                    continue;
+                }
+                b->defined = 1;
+                struct proxy_dir_conf *pd = dir_conf(cmd, d);
+                if (pd != NULL)
+                    pd->balancer = b;
+            }
+            if (s->proxy != NULL)
+                resolve_reverses(cmd, s->proxy->reverses);
+            for (struct conf_dir *d = s->dirs; d != NULL; d = d->next)
+                if (d->proxy != NULL)
+                    resolve_reverses(cmd, d->proxy->reverses);
+        }
+    }
+    unsigned slot = 0, index = 0;
+    for (struct proxy_balancer *b = g->balancers; b != NULL; b = b->next) {
+        if (b->n_members == 0) {
+            if (b->defined)
+                conf_error_at(cmd, b->file, b->line,
+                              "%s has no members (add BalancerMember lines inside <Proxy %s>)",
+                              b->name, b->name);
+            else
+                conf_error_at(cmd, b->file, b->line,
+                              "%s is not defined (no <Proxy %s> section with BalancerMember "
+                              "lines)",
+                              b->name, b->name);
+        }
+        if (b->lbmethod == NULL)
+            b->lbmethod = "byrequests";
+        if (b->scolonpathdelim == CONF_UNSET)
+            b->scolonpathdelim = 0;
+        if (b->nofailover == CONF_UNSET)
+            b->nofailover = 0;
+        if (b->failontimeout == CONF_UNSET)
+            b->failontimeout = 0;
+        if (b->forcerecovery == CONF_UNSET)
+            b->forcerecovery = 1;
+        if (b->timeout_ms == CONF_UNSET)
+            b->timeout_ms = 0;
+        if (b->growth == CONF_UNSET)
+            b->growth = 0;
+        /* httpd sets members - 1 at child init when unset and there are several members. */
+        if (b->maxattempts == CONF_UNSET)
+            b->maxattempts = b->n_members > 1 ? (int)b->n_members - 1 : 0;
+        b->index = index++;
+        b->slot_base = slot;
+        for (struct proxy_member *m = b->members; m != NULL; m = m->next) {
+            m->slot = slot++;
+            if (m->hcexpr != NULL)
+                m->hcexpr_def = hcexpr_lookup(c, m->hcexpr);
+        }
+        slot += (unsigned)b->growth;
+    }
+    g->n_balancers = index;
+    g->n_member_slots = slot;
+}
+
 void conf_finish_proxy(struct conf_cmd *cmd)
 {
     struct conf *c = cmd->conf;
@@ -974,6 +1871,8 @@ void conf_finish_proxy(struct conf_cmd *cmd)
     struct proxy_srv_conf *m = srv_conf(cmd, c->main);
     if (m == NULL)
         return;
+    /* Before the vhosts copy the main server's ProxyPassReverse entries. */
+    finish_balancers(cmd);
     /* vhosts first: an unset ProxyTimeout there falls back to the main server's only when
      * the main server set one, else to the vhost's own Timeout. */
     for (struct conf_server *v = c->vhosts; v != NULL; v = v->next) {
@@ -1075,6 +1974,93 @@ static void dump_passes(FILE *out, const struct conf_server *s)
             (unsigned)p->bad_header < 3 ? bad[p->bad_header] : "?", p->io_buffer_size);
 }
 
+static void dump_status(FILE *out, unsigned st)
+{
+    static const struct {
+        unsigned flag;
+        char letter;
+    } flags[] = {
+        {MEMBER_IGNORE, 'I'}, {MEMBER_DRAIN, 'N'},   {MEMBER_DISABLED, 'D'}, {MEMBER_STOPPED, 'S'},
+        {MEMBER_ERROR, 'E'},  {MEMBER_STANDBY, 'H'}, {MEMBER_SPARE, 'R'},    {MEMBER_HCFAIL, 'C'},
+    };
+    fprintf(out, " status=");
+    if (st == 0)
+        fprintf(out, "-");
+    for (size_t i = 0; i < ARRAY_LEN(flags); i++)
+        if (st & flags[i].flag)
+            fprintf(out, "+%c", flags[i].letter);
+}
+
+static void dump_balancers(const struct conf *c, FILE *out)
+{
+    const struct proxy_global_conf *g = c->proxy;
+    if (g->balancers == NULL)
+        return;
+    fprintf(out,
+            "Balancers (%u, %u member slots; BalancerPersist %s, BalancerInherit %s, "
+            "BalancerGrowth %d):\n",
+            g->n_balancers, g->n_member_slots, g->balancer_persist ? "On" : "Off",
+            g->balancer_inherit ? "On" : "Off", g->balancer_growth);
+    for (const struct proxy_balancer *b = g->balancers; b != NULL; b = b->next) {
+        fprintf(out, "  #%u %s lbmethod=%s", b->index, b->name, b->lbmethod);
+        if (b->sticky != NULL)
+            fprintf(out, " stickysession=%s (cookie %s, param %s)", b->sticky, b->sticky_cookie,
+                    b->sticky_param);
+        if (b->sticky_sep)
+            fprintf(out, " stickysessionsep=%c", b->sticky_sep);
+        else
+            fprintf(out, " stickysessionsep=Off");
+        fprintf(out, " scolonpathdelim=%s nofailover=%s maxattempts=%d",
+                b->scolonpathdelim == 1 ? "On" : "Off", b->nofailover == 1 ? "On" : "Off",
+                b->maxattempts);
+        dump_ms(out, "timeout", b->timeout_ms, "0");
+        if (b->n_failonstatus > 0) {
+            fprintf(out, " failonstatus=");
+            for (int i = 0; i < b->n_failonstatus; i++)
+                fprintf(out, "%s%d", i ? "," : "", b->failonstatus[i]);
+        }
+        fprintf(out, " failontimeout=%s forcerecovery=%s growth=%d slots=%u..%u",
+                b->failontimeout == 1 ? "On" : "Off", b->forcerecovery == 0 ? "Off" : "On",
+                b->growth, b->slot_base,
+                b->slot_base + b->n_members + (unsigned)(b->growth > 0 ? b->growth : 0) - 1);
+        if (b->nonce != NULL)
+            fprintf(out, " nonce=%s", b->nonce[0] ? "(set)" : "None");
+        fprintf(out, " (%s:%d)\n", b->file, b->line);
+        for (const struct proxy_member *m = b->members; m != NULL; m = m->next) {
+            fprintf(out, "    slot %u: %s worker #%u route=%s", m->slot, m->worker->name,
+                    m->worker->index, m->route[0] ? m->route : "-");
+            if (m->redirect[0])
+                fprintf(out, " redirect=%s", m->redirect);
+            fprintf(out, " loadfactor=%d.%02d lbset=%d", m->lbfactor / 100, m->lbfactor % 100,
+                    m->lbset);
+            dump_status(out, m->status);
+            if (m->hcmethod != NULL) {
+                fprintf(out, " hcmethod=%s", m->hcmethod);
+                if (m->hcuri != NULL)
+                    fprintf(out, " hcuri=%s", m->hcuri);
+                dump_ms(out, "hcinterval", m->hcinterval_ms, "30s");
+                fprintf(out, " hcpasses=%d hcfails=%d", m->hcpasses, m->hcfails);
+                if (m->hcexpr != NULL)
+                    fprintf(out, " hcexpr=%s", m->hcexpr);
+            }
+            fprintf(out, " (%s:%d)\n", m->file, m->line);
+        }
+    }
+    for (const struct proxy_hcexpr *e = g->hcexprs; e != NULL; e = e->next)
+        fprintf(out, "  ProxyHCExpr %s {%s} (%s:%d)\n", e->name, e->expr, e->file, e->line);
+    for (const struct proxy_hctemplate *t = g->hctemplates; t != NULL; t = t->next) {
+        fprintf(out, "  ProxyHCTemplate %s hcmethod=%s", t->name,
+                t->hcmethod ? t->hcmethod : "NONE");
+        if (t->hcuri != NULL)
+            fprintf(out, " hcuri=%s", t->hcuri);
+        dump_ms(out, "hcinterval", t->hcinterval_ms, "30s");
+        fprintf(out, " hcpasses=%d hcfails=%d", t->hcpasses, t->hcfails);
+        if (t->hcexpr != NULL)
+            fprintf(out, " hcexpr=%s", t->hcexpr);
+        fprintf(out, " (%s:%d)\n", t->file, t->line);
+    }
+}
+
 void proxy_conf_dump(const struct conf *c, FILE *out)
 {
     fprintf(out, "Proxy workers:\n");
@@ -1089,8 +2075,11 @@ void proxy_conf_dump(const struct conf *c, FILE *out)
                     w->keepalive == 1 ? "On" : "Off", w->disablereuse == 1 ? "On" : "Off");
             if (w->upgrade != NULL)
                 fprintf(out, " upgrade=%s", w->upgrade);
+            if (w->member != NULL)
+                fprintf(out, " [member of %s]", w->member->balancer->name);
             fprintf(out, " (%s:%d)\n", w->file, w->line);
         }
+        dump_balancers(c, out);
     }
     fprintf(out, "Proxy routes (in match order):\n");
     fprintf(out, "  main server %s:\n", c->main->server_name ? c->main->server_name : "");

@@ -66,9 +66,53 @@ static int is_url(const char *u)
     return *p == ':';
 }
 
+static const char *finish_url(struct arena *a, const struct proxy_front *f, char *u)
+{
+    if (u == NULL || is_url(u))
+        return u;
+    return proxy_front_url(a, f, u);
+}
+
+/* ProxyPassReverse path balancer://name[/urlpart]: a value starting with ANY member's URL
+ * (case-insensitive; its trailing '/' dropped when there is a urlpart) followed by urlpart
+ * (exact) maps to path + the rest, as httpd's ap_proxy_location_reverse_map. Unlike httpd,
+ * the member URL must end at a boundary ('/', '?', '#' or the end), so member
+ * "http://b:80" does not claim "http://b:8080/x". */
+static const char *map_balancer(struct arena *a, const struct proxy_reverse *e,
+                                const struct proxy_front *f, const char *value)
+{
+    size_t l1 = strlen(value);
+    const char *urlpart = e->balancer_path;
+    size_t l3 = urlpart ? strlen(urlpart) : 0;
+    for (const struct proxy_member *m = e->balancer->members; m != NULL; m = m->next) {
+        const char *name = m->worker->name;
+        size_t l2 = strlen(name);
+        if (l2 == 0)
+            continue;
+        if (urlpart != NULL && name[l2 - 1] == '/')
+            l2--;
+        if (l1 < l2 + l3 || !util_strncaseeq(name, value, l2))
+            continue;
+        if (name[l2 - 1] != '/' && value[l2] != '\0' && strchr("/?#", value[l2]) == NULL)
+            continue;
+        if (urlpart != NULL) {
+            if (strncmp(urlpart, value + l2, l3) != 0)
+                continue;
+            return finish_url(a, f, arena_printf(a, "%s%s", e->from, value + l2 + l3));
+        }
+        /* path "/" and a rest starting with '/': no double slash (httpd) */
+        if (strcmp(e->from, "/") == 0 && value[l2] == '/')
+            return finish_url(a, f, arena_strdup(a, value + l2));
+        return finish_url(a, f, arena_printf(a, "%s%s", e->from, value + l2));
+    }
+    return NULL;
+}
+
 static const char *map_one(struct arena *a, const struct proxy_reverse *e,
                            const struct proxy_front *f, const char *value)
 {
+    if (e->balancer != NULL)
+        return map_balancer(a, e, f, value);
     const char *part = value;
     if (e->to[0] == '/') {
         /* A path-only URL compares against the path of an absolute value. */
@@ -80,10 +124,7 @@ static const char *map_one(struct arena *a, const struct proxy_reverse *e,
     size_t l2 = strlen(e->to);
     if (l2 == 0 || strlen(part) < l2 || !util_strncaseeq(e->to, part, l2))
         return NULL;
-    char *u = arena_printf(a, "%s%s", e->from, part + l2);
-    if (u == NULL || is_url(u))
-        return u;
-    return proxy_front_url(a, f, u);
+    return finish_url(a, f, arena_printf(a, "%s%s", e->from, part + l2));
 }
 
 const char *proxy_reverse_location(struct arena *a, const struct conf_server *srv,

@@ -113,6 +113,17 @@ static int proxy_section_matches(struct rctx *x, const struct conf_dir *d, const
         return re_match(x, d->regex, name);
     if (strpbrk(d->pattern, "*?[") != NULL)
         return fnmatch(d->pattern, name, 0) == 0;
+    if (util_strncaseeq(d->pattern, "balancer://", 11) &&
+        util_strncaseeq(name, "balancer://", 11)) {
+        /* Balancer names are case-insensitive (httpd lower-cases them), so
+         * <Proxy balancer://MyCluster> guards ProxyPass ... balancer://mycluster/; the path
+         * part compares exactly, and a <Proxy> without one covers the whole balancer. */
+        const char *pn = d->pattern + 11, *nn = name + 11;
+        size_t pl = strcspn(pn, "/"), nl = strcspn(nn, "/");
+        if (pl != nl || !util_strncaseeq(pn, nn, pl))
+            return 0;
+        return strncmp(pn + pl, nn + nl, strlen(pn + pl)) == 0;
+    }
     return strncmp(d->pattern, name, strlen(d->pattern)) == 0;
 }
 
@@ -444,9 +455,45 @@ static int build_target(struct rctx *x, struct request *r, const struct proxy_pa
     if (query != NULL && has_ctl(query))
         return 403;
     d->backend_target = query ? arena_printf(x->a, "%s?%s", path, query) : arena_strdup(x->a, path);
-    d->url = arena_printf(x->a, "%s://%s%s", p->worker->scheme, p->worker->hostport,
-                          d->backend_target ? d->backend_target : "");
+    if (p->balancer != NULL)
+        d->url = arena_printf(x->a, "%s%s", p->balancer->name,
+                              d->backend_target ? d->backend_target : "");
+    else
+        d->url = arena_printf(x->a, "%s://%s%s", p->worker->scheme, p->worker->hostport,
+                              d->backend_target ? d->backend_target : "");
     return d->url && d->backend_target ? 0 : 500;
+}
+
+/* The backend names a ;parameter-stripped request reaches, for the <Proxy> access check:
+ * the entry's mapping of the stripped path (as build_target() maps the path) and the
+ * stripped form of the name itself (what a servlet backend resolves "..;" and ";x" to,
+ * also when the stripped path no longer matches the entry). Either may be NULL. */
+static void stripped_proxy_names(struct rctx *x, const struct proxy_pass *p, const char *spath,
+                                 const char *pname, const char *out[2])
+{
+    out[0] = out[1] = NULL;
+    if (p->regex != NULL) {
+        if (re_match(x, p->regex, spath)) {
+            out[0] = substitute(x, p->url, spath);
+            if (out[0] != NULL && strcmp(out[0], p->url) == 0)
+                out[0] = arena_printf(x->a, "%s%s", p->url, spath);
+        }
+    } else {
+        size_t slen = alias_match(spath, p->path);
+        if (slen > 0)
+            out[0] = arena_printf(x->a, "%s%s", p->url, spath + slen);
+    }
+    size_t alen = authority_len(pname, 0), plen = strlen(pname + alen);
+    char *s = arena_alloc(x->a, alen + plen + 1);
+    if (s == NULL)
+        return;
+    memcpy(s, pname, alen);
+    if (pname[alen] == '/')
+        uri_strip_params(pname + alen, plen, s + alen);
+    else
+        memcpy(s + alen, pname + alen, plen + 1);
+    if (out[0] == NULL || strcmp(s, out[0]) != 0)
+        out[1] = s;
 }
 
 static void client_addr(const struct request *r, struct sockaddr_storage *ss)
@@ -493,6 +540,7 @@ static void effective_settings(const struct conf_server *srv, struct route_decis
     const struct proxy_srv_conf *sc = srv->proxy;
     const struct proxy_worker *w = d->worker;
     int base_timeout = sc && sc->timeout_ms > 0 ? sc->timeout_ms : srv->timeout * 1000;
+    d->server_timeout_ms = base_timeout;
     d->timeout_ms = w && w->timeout_ms != CONF_UNSET ? w->timeout_ms : base_timeout;
     d->connect_timeout_ms =
         w && w->connect_timeout_ms != CONF_UNSET ? w->connect_timeout_ms : d->timeout_ms;
@@ -523,6 +571,15 @@ static void effective_settings(const struct conf_server *srv, struct route_decis
             eo = 1;
         }
     }
+}
+
+void route_worker_timeouts(const struct route_decision *d, const struct proxy_worker *w,
+                           int *timeout_ms, int *connect_timeout_ms)
+{
+    int t = w != NULL && w->timeout_ms != CONF_UNSET ? w->timeout_ms : d->server_timeout_ms;
+    *timeout_ms = t;
+    *connect_timeout_ms =
+        w != NULL && w->connect_timeout_ms != CONF_UNSET ? w->connect_timeout_ms : t;
 }
 
 static const char *pass_text(struct arena *a, const struct proxy_pass *p, const char *extra)
@@ -615,6 +672,7 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         d->outcome = ROUTE_PROXY;
         d->pass = hit;
         d->worker = hit->worker;
+        d->balancer = hit->balancer;
         status = build_target(&x, r, hit, dpath, len, d);
         if (d->why == NULL)
             d->why = pass_text(x.a, hit, "");
@@ -639,10 +697,20 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
     client_addr(r, &client);
     const struct conf_dir *deny = acl_denies(&l, &client);
     if (deny == NULL && has_params) {
-        collect(&x, &ls, spath, pname, pname ? NULL : file_name(&x, srv, spath));
-        if (ls.overflow)
-            return decide_status(d, 500, "more than ROUTE_MAX_SECTIONS sections apply");
-        deny = acl_denies(&ls, &client);
+        /* The stripped path also needs its own backend name: "/x/a/..;/admin" reaches
+         * "http://b/x/admin" on a servlet backend, which <Proxy .../x/admin> must see. */
+        const char *snames[2] = {NULL, NULL};
+        if (pname != NULL)
+            stripped_proxy_names(&x, hit, spath, pname, snames);
+        for (int k = 0; k < 2 && deny == NULL; k++) {
+            if (k == 1 && snames[1] == NULL)
+                break;
+            const char *sn = pname == NULL ? NULL : snames[k] ? snames[k] : pname;
+            collect(&x, &ls, spath, sn, sn ? NULL : file_name(&x, srv, spath));
+            if (ls.overflow)
+                return decide_status(d, 500, "more than ROUTE_MAX_SECTIONS sections apply");
+            deny = acl_denies(&ls, &client);
+        }
     }
     if (deny != NULL)
         return decide_status(

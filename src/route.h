@@ -18,18 +18,27 @@ enum route_outcome {
 
 struct route_decision {
     enum route_outcome outcome;
-    int status;                    /* ROUTE_STATUS */
-    const struct proxy_pass *pass; /* ROUTE_PROXY: the ProxyPass that matched */
-    struct proxy_worker *worker;   /* ROUTE_PROXY */
-    char *url;                     /* ROUTE_PROXY: full backend URL (scheme://hostport/path?q) */
-    char *backend_target;          /* ROUTE_PROXY: request-target for the backend (path?q) */
+    int status;                      /* ROUTE_STATUS */
+    const struct proxy_pass *pass;   /* ROUTE_PROXY: the ProxyPass that matched */
+    struct proxy_worker *worker;     /* ROUTE_PROXY to a plain worker; NULL for a balancer */
+    struct proxy_balancer *balancer; /* ROUTE_PROXY to balancer://: the engine picks a member
+                                      * and builds member URL + backend_target */
+    char *url;                       /* ROUTE_PROXY: full backend URL (scheme://hostport/path?q);
+                                      * for a balancer "balancer://name/path?q" */
+    char *backend_target;            /* ROUTE_PROXY: request-target for the backend (path?q);
+                                      * for a balancer the part after "balancer://name", which
+                                      * the engine appends to the chosen member's URL path */
     /* Sections that apply, in merge order (later wins): <Proxy> sections matching the
      * backend URL (or <Directory>/<Files> for local files), then <Location>s. */
     const struct conf_dir *sections[ROUTE_MAX_SECTIONS];
     int n_sections;
     const char *why; /* short trace for debug logs and dry runs: "ProxyPass /a at f:3" */
     /* ROUTE_PROXY: effective settings for this request, resolved from the worker, the
-     * sections (last one setting it wins) and the server, so the engine reads them here. */
+     * sections (last one setting it wins) and the server, so the engine reads them here.
+     * For a balancer (worker NULL) every field is valid except the two timeouts, which
+     * are then the server's (ProxyTimeout -> Timeout): the member is not chosen yet, so
+     * the engine resolves them per member with route_worker_timeouts(). The balancer's
+     * own timeout= (wait for a usable member) is balancer->timeout_ms. */
     int timeout_ms;                  /* timeout= -> ProxyTimeout -> Timeout */
     int connect_timeout_ms;          /* connectiontimeout= -> timeout_ms */
     int preserve_host;               /* ProxyPreserveHost */
@@ -38,6 +47,8 @@ struct route_decision {
     const int *error_override_codes; /* n == 0: every status 400..599 */
     int n_error_override_codes;
     const char *proxy_name; /* the URL <Proxy> sections were matched against */
+    int server_timeout_ms;  /* ROUTE_PROXY: ProxyTimeout -> Timeout of the server, without
+                             * any worker's timeout= (added for balancers) */
 };
 
 /* Decides for r (uses r->srv, r->path (normalised), r->h, r->c->client_ip, r->arena).
@@ -48,6 +59,12 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
  * last (most specific) one; helpers for the consumers of d->sections. field_offset is
  * the offsetof() of a pointer member of struct conf_dir (proxy, headers, env, acl). */
 const struct conf_dir *route_last_section_with(const struct route_decision *d, size_t field_offset);
+
+/* The timeouts for a request of d sent through worker w (a balancer member, or d->worker):
+ * w's timeout= and connectiontimeout= when set, else d's server-level values (added for
+ * the load-balancing issue). */
+void route_worker_timeouts(const struct route_decision *d, const struct proxy_worker *w,
+                           int *timeout_ms, int *connect_timeout_ms);
 
 /* Whether ProxyErrorOverride replaces a backend response with this status for d. */
 int route_error_override(const struct route_decision *d, int status);

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "conf_registry.h"
 #include "conn.h"
 #include "proxy_reverse.h"
 #include "proxy_types.h"
@@ -366,6 +367,59 @@ static void test_locations(void)
     conf_free(c);
 }
 
+/* ---- <Proxy> access rules see the backend name of the ;parameter-stripped path ---- */
+
+static void test_proxy_acl_stripped(void)
+{
+    struct conf *c = load("ProxyPass /x http://127.0.0.1:8040/x\n"
+                          "ProxyPassMatch ^/m/(.*)$ http://127.0.0.1:8041/mm/$1\n"
+                          "ProxyPass /y/ http://127.0.0.1:8042/z/\n"
+                          "<Proxy \"http://127.0.0.1:8040/x/admin\">\n"
+                          "  Require all denied\n"
+                          "</Proxy>\n"
+                          "<ProxyMatch \"/x/secret$\">\n"
+                          "  Require all denied\n"
+                          "</ProxyMatch>\n"
+                          "<Proxy \"http://127.0.0.1:8041/mm/admin\">\n"
+                          "  Require all denied\n"
+                          "</Proxy>\n"
+                          "<Proxy \"http://127.0.0.1:8042/admin\">\n"
+                          "  Require all denied\n"
+                          "</Proxy>\n");
+    ok(c != NULL, "stripped-name config loads: %s", errbuf);
+    if (c == NULL)
+        return;
+    static const struct {
+        const char *path, *want;
+    } cases[] = {
+        {"/x/admin", "STATUS 403"},
+        {"/x/foo/..;/admin", "STATUS 403"},
+        {"/x/foo/..;a=1/admin/z", "STATUS 403"},
+        {"/x/admin;jsessionid=1", "STATUS 403"},
+        {"/x;a/admin", "local"}, /* no ProxyPass matches "/x;a" */
+        {"/x/secret", "STATUS 403"},
+        {"/x/secret;a=1", "STATUS 403"},
+        {"/x/secret;a=1/", "http://127.0.0.1:8040/x/secret;a=1/"},
+        {"/x/foo;a=1", "http://127.0.0.1:8040/x/foo;a=1"},
+        {"/x/secretive;a=1", "http://127.0.0.1:8040/x/secretive;a=1"},
+        {"/m/admin;v=2", "STATUS 403"},
+        {"/m/q/..;/admin", "STATUS 403"},
+        {"/m/q;v=2", "http://127.0.0.1:8041/mm/q;v=2"},
+        /* the stripped path leaves the entry ("/y/.." climbs out of /y/): the backend
+         * still resolves its own name, which the <Proxy> sees */
+        {"/y/..;/..;/admin", "STATUS 403"},
+        {"/y/a;b", "http://127.0.0.1:8042/z/a;b"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+        is_str(route(c, cases[i].path, NULL), cases[i].want, "<Proxy> ACL: %s", cases[i].path);
+    struct route_decision d;
+    route_ex(c, NULL, "/x/secret;a=1", NULL, NULL, &d);
+    ok(d.why && strstr(d.why, "denied by <ProxyMatch /x/secret$>") &&
+           strstr(d.why, "without ;parameters"),
+       "why: %s", d.why);
+    conf_free(c);
+}
+
 /* ---- worker parameters and ProxySet ---- */
 
 static void test_workers(void)
@@ -490,7 +544,8 @@ static void test_errors(void)
         {"ProxyPass /a http://127.0.0.1:1/ ping=1\n",
          "portico.conf:3: ProxyPass: worker parameter ping= is not supported by portico"},
         {"ProxyPass /a balancer://c/\n",
-         "portico.conf:3: ProxyPass: balancer:// arrives with the load-balancing issue"},
+         "portico.conf:3: balancer://c is not defined (no <Proxy balancer://c> section with "
+         "BalancerMember lines)"},
         {"ProxyPass /a ajp://127.0.0.1:1/\n",
          "portico.conf:3: ProxyPass: 'ajp://127.0.0.1:1/': scheme 'ajp' is not supported "
          "(http, https, ws, wss)"},
@@ -565,7 +620,8 @@ static void test_errors(void)
          "portico.conf:4: ProxyPassReverse: ProxyPassReverse can not have a path when defined "
          "in a location."},
         {"ProxyPassReverse / balancer://c/\n",
-         "portico.conf:3: ProxyPassReverse: balancer:// arrives with the load-balancing issue"},
+         "portico.conf:3: ProxyPassReverse: balancer://c is not defined (no BalancerMember "
+         "names it)"},
         {"ProxyPassReverseCookiePath /a\n",
          "portico.conf:3: ProxyPassReverseCookiePath: takes two or three arguments"},
         {"ProxyPassReverseCookieDomain a b interpolate\n",
@@ -607,7 +663,8 @@ static void test_errors(void)
         {"<Proxy http://127.0.0.1:1/>\nProxySet route=a\n</Proxy>\n",
          "portico.conf:4: ProxySet: route= is a balancer or balancer-member parameter"},
         {"<Proxy balancer://c>\nProxySet lbmethod=byrequests\n</Proxy>\n",
-         "portico.conf:4: ProxySet: balancer:// arrives with the load-balancing issue"},
+         "portico.conf:4: balancer://c has no members (add BalancerMember lines inside <Proxy "
+         "balancer://c>)"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         struct conf *c = load(cases[i].conf);
@@ -643,6 +700,509 @@ static void test_errors(void)
            c->main->proxy->io_buffer_size == 8192 && c->main->proxy->add_headers == 1 &&
            c->main->proxy->via == 0 && c->proxy != NULL && c->proxy->n_workers == 0,
        "defaults without any proxy directive");
+    if (c != NULL)
+        conf_free(c);
+}
+
+/* ---- load balancing: balancers, members, health-check keys ---- */
+
+static const char *const bal_conf =
+    "ProxyHCExpr ok234 {%{REQUEST_STATUS} =~ /^[234]/}\n"
+    "ProxyHCExpr gdown {hc('body') !~ /Shutting Down/}\n"
+    "ProxyHCTemplate tcheck hcmethod=GET hcuri=/health hcinterval=5 hcpasses=2 hcfails=3 "
+    "hcexpr=ok234\n"
+    "ProxyHCTemplate bare hcuri=/x\n"
+    "BalancerPersist On\n"
+    "BalancerGrowth 7\n"
+    "<Proxy balancer://MyCluster>\n"
+    "  BalancerMember http://127.0.0.1:8101 route=node1 loadfactor=2.5 lbset=1 timeout=7 "
+    "connectiontimeout=250ms retry=3 keepalive=On ttl=9 max=2 disablereuse=On hcmethod=head11 "
+    "hcuri=/ping hcinterval=500ms hcpasses=4 hcfails=5 hcexpr=gdown\n"
+    "  BalancerMember http://127.0.0.1:8102/sub/ route=node2 redirect=node1 status=+H "
+    "hctemplate=tcheck\n"
+    "  BalancerMember http://127.0.0.1:8103 status=D-D+NI hctemplate=bare hcfails=9\n"
+    "  ProxySet lbmethod=ByTraffic stickysession=JSESSIONID|jsessionid stickysessionsep=_ "
+    "scolonpathdelim=On nofailover=On maxattempts=5 \"failonstatus=502,503 504\" "
+    "failontimeout=On forcerecovery=Off timeout=3 growth=2 nonce=None\n"
+    "</Proxy>\n"
+    "BalancerMember balancer://second http://127.0.0.1:8201\n"
+    "BalancerMember balancer://second http://127.0.0.1:8202 status=-D\n"
+    "ProxySet balancer://second lbmethod=bybusyness\n"
+    "<Proxy balancer://third>\n"
+    "  BalancerMember http://127.0.0.1:8301\n"
+    "</Proxy>\n"
+    "<Proxy balancer://second/deny>\n"
+    "  Require all denied\n"
+    "</Proxy>\n"
+    "ProxyPass /app balancer://mycluster/app timeout=4\n"
+    "ProxyPass /two/ balancer://second/\n"
+    "ProxyPassMatch ^/m/(.*)$ balancer://third/x/$1\n"
+    "ProxyPass /plain http://127.0.0.1:8101/plain\n"
+    "ProxyPassReverse /app balancer://mycluster/app\n"
+    "ProxyPassReverse /two balancer://second/\n"
+    "ProxyPassReverse / balancer://third\n";
+
+static const struct proxy_member *member_at(const struct proxy_balancer *b, int i)
+{
+    const struct proxy_member *m = b ? b->members : NULL;
+    while (m != NULL && i-- > 0)
+        m = m->next;
+    return m;
+}
+
+static void test_balancers(void)
+{
+    struct conf *c = load(bal_conf);
+    ok(c != NULL, "balancer config loads: %s", errbuf);
+    if (c == NULL)
+        return;
+    const struct proxy_global_conf *g = c->proxy;
+    is_int((int)g->n_balancers, 3, "three balancers");
+    is_int(g->balancer_persist, 1, "BalancerPersist On");
+    is_int(g->balancer_inherit, 1, "BalancerInherit defaults On");
+    is_int(g->balancer_growth, 7, "BalancerGrowth 7");
+    struct proxy_balancer *b1 = proxy_balancer_find(c, "balancer://MYCLUSTER/x");
+    struct proxy_balancer *b2 = proxy_balancer_find(c, "balancer://second");
+    struct proxy_balancer *b3 = proxy_balancer_find(c, "balancer://third/");
+    ok(b1 && b2 && b3 && b1 == g->balancers && b1->next == b2 && b2->next == b3,
+       "proxy_balancer_find, case-insensitive, config order");
+    ok(proxy_balancer_find(c, "balancer://nope") == NULL &&
+           proxy_balancer_find(c, "http://x") == NULL,
+       "proxy_balancer_find: unknown names");
+    if (!b1 || !b2 || !b3) {
+        conf_free(c);
+        return;
+    }
+    is_str(b1->name, "balancer://mycluster", "balancer name lower-cased");
+    is_int((int)b1->n_members, 3, "three members");
+    is_str(b1->lbmethod, "bytraffic", "lbmethod (case-insensitive)");
+    is_str(b1->sticky, "JSESSIONID|jsessionid", "stickysession as written");
+    is_str(b1->sticky_cookie, "JSESSIONID", "sticky cookie name");
+    is_str(b1->sticky_param, "jsessionid", "sticky URL parameter name");
+    is_int(b1->sticky_sep, '_', "stickysessionsep");
+    ok(b1->scolonpathdelim == 1 && b1->nofailover == 1 && b1->failontimeout == 1 &&
+           b1->forcerecovery == 0,
+       "scolonpathdelim, nofailover, failontimeout, forcerecovery");
+    is_int(b1->maxattempts, 5, "maxattempts=5");
+    ok(b1->n_failonstatus == 3 && b1->failonstatus[0] == 502 && b1->failonstatus[2] == 504,
+       "failonstatus list with ',' and ' '");
+    is_int(b1->timeout_ms, 4000, "ProxyPass timeout= is the balancer's (after ProxySet's 3)");
+    is_int(b1->growth, 2, "growth=2");
+    ok(b1->nonce != NULL && b1->nonce[0] == '\0', "nonce=None");
+    const struct proxy_member *m1 = member_at(b1, 0), *m2 = member_at(b1, 1),
+                              *m3 = member_at(b1, 2);
+    if (m1 && m2 && m3) {
+        is_str(m1->route, "node1", "route");
+        is_str(m1->redirect, "", "no redirect");
+        is_int(m1->lbfactor, 250, "loadfactor 2.5 -> lbfactor 250");
+        is_int(m1->lbset, 1, "lbset");
+        is_int((int)m1->status, 0, "no status flags");
+        const struct proxy_worker *w = m1->worker;
+        ok(w->timeout_ms == 7000 && w->connect_timeout_ms == 250 && w->retry_ms == 3000 &&
+               w->keepalive == 1 && w->ttl_ms == 9000 && w->max == 2 && w->disablereuse == 1,
+           "worker keys on a member");
+        ok(w->member == m1 && m1->balancer == b1, "member <-> worker <-> balancer links");
+        ok(m1->hcmethod && strcmp(m1->hcmethod, "HEAD11") == 0 && strcmp(m1->hcuri, "/ping") == 0 &&
+               m1->hcinterval_ms == 500 && m1->hcpasses == 4 && m1->hcfails == 5,
+           "hc keys: method upper-cased, interval in ms");
+        ok(m1->hcexpr && strcmp(m1->hcexpr, "gdown") == 0 && m1->hcexpr_def &&
+               strcmp(m1->hcexpr_def->expr, "hc('body') !~ /Shutting Down/") == 0,
+           "hcexpr resolved to its ProxyHCExpr");
+        is_str(m2->worker->name, "http://127.0.0.1:8102/sub/", "member URL with a path");
+        is_str(m2->redirect, "node1", "redirect");
+        is_int((int)m2->status, (int)MEMBER_STANDBY, "status=+H");
+        ok(m2->hcmethod && strcmp(m2->hcmethod, "GET") == 0 && strcmp(m2->hcuri, "/health") == 0 &&
+               m2->hcinterval_ms == 5000 && m2->hcpasses == 2 && m2->hcfails == 3 &&
+               strcmp(m2->hcexpr, "ok234") == 0 && m2->hcexpr_def &&
+               strcmp(m2->hcexpr_def->expr, "%{REQUEST_STATUS} =~ /^[234]/") == 0,
+           "hctemplate copies the template's keys");
+        is_int((int)m3->status, (int)(MEMBER_DRAIN | MEMBER_IGNORE), "status=D-D+NI");
+        ok(m3->hcmethod && strcmp(m3->hcmethod, "TCP") == 0 && strcmp(m3->hcuri, "/x") == 0 &&
+               m3->hcfails == 9 && m3->hcpasses == 1 && m3->hcinterval_ms == 30000 &&
+               m3->hcexpr == NULL,
+           "template without hcmethod gives TCP (httpd); a later key overrides it");
+        ok(m3->worker->timeout_ms == CONF_UNSET && m3->worker->retry_ms == 60000 &&
+               m3->worker->max == 1,
+           "member worker defaults");
+        is_int(m1->lbfactor == 250 && member_at(b2, 0)->lbfactor == 100, 1,
+               "loadfactor defaults to 1 (100)");
+    }
+    /* defaults and slots */
+    ok(strcmp(b2->lbmethod, "bybusyness") == 0 && b2->maxattempts == 1 && b2->growth == 0 &&
+           b2->forcerecovery == 1 && b2->nofailover == 0 && b2->sticky == NULL &&
+           b2->sticky_sep == '.' && b2->timeout_ms == 0 && b2->nonce == NULL,
+       "balancer defaults; maxattempts = members - 1");
+    ok(strcmp(b3->lbmethod, "byrequests") == 0 && b3->maxattempts == 0,
+       "default lbmethod byrequests; one member: maxattempts 0");
+    ok(b1->index == 0 && b2->index == 1 && b3->index == 2, "balancer indexes");
+    ok(b1->slot_base == 0 && m1 && m1->slot == 0 && m2->slot == 1 && m3->slot == 2,
+       "first balancer's member slots");
+    ok(b2->slot_base == 5 && member_at(b2, 0)->slot == 5 && member_at(b2, 1)->slot == 6,
+       "second balancer after 3 members + growth 2");
+    ok(b3->slot_base == 7 && member_at(b3, 0)->slot == 7 && g->n_member_slots == 8, "slot total");
+
+    /* routing */
+    struct route_decision d;
+    is_str(route_ex(c, NULL, "/app/x", "q=1&jsessionid=a.b", NULL, &d),
+           "balancer://mycluster/app/x?q=1&jsessionid=a.b", "ProxyPass to a balancer");
+    ok(d.balancer == b1 && d.worker == NULL, "decision: balancer set, worker NULL");
+    is_str(d.backend_target, "/app/x?q=1&jsessionid=a.b",
+           "backend_target: path after the balancer name, with the query");
+    is_str(d.proxy_name, "balancer://mycluster/app/x", "proxy_name");
+    ok(d.why && strstr(d.why, "ProxyPass /app balancer://mycluster/app"), "why: %s", d.why);
+    ok(has_section(&d, DIR_PROXY, "balancer://MyCluster") != 0,
+       "<Proxy balancer://MyCluster> applies, names compared case-insensitively");
+    is_int(d.timeout_ms, 60000, "balancer decision: server timeout");
+    int t = 0, ct = 0;
+    route_worker_timeouts(&d, m1 ? m1->worker : NULL, &t, &ct);
+    ok(t == 7000 && ct == 250, "route_worker_timeouts: member's timeout and connectiontimeout");
+    route_worker_timeouts(&d, m3 ? m3->worker : NULL, &t, &ct);
+    ok(t == 60000 && ct == 60000, "route_worker_timeouts: unset member falls back to Timeout");
+    is_str(route_ex(c, NULL, "/app/a%20b;v=1", NULL, NULL, &d),
+           "balancer://mycluster/app/a%20b;v=1", "path re-encoded as for a worker");
+    is_str(route(c, "/two/a", NULL), "balancer://second/a", "second balancer");
+    is_str(route(c, "/two/deny/x", NULL), "STATUS 403", "<Proxy balancer://second/deny> denies");
+    is_str(route(c, "/two/x/..;/deny", NULL), "STATUS 403",
+           "<Proxy balancer://...> sees the stripped path's name too");
+    is_str(route(c, "/two/denyx", NULL), "STATUS 403", "<Proxy> is a plain prefix (httpd)");
+    is_str(route(c, "/m/abc", NULL), "balancer://third/x/abc", "ProxyPassMatch to a balancer");
+    is_str(route_ex(c, NULL, "/plain/z", NULL, NULL, &d), "http://127.0.0.1:8101/plain/z",
+           "plain ProxyPass to a member's host");
+    ok(d.worker != NULL && d.worker->member == NULL && d.balancer == NULL &&
+           (!m1 || d.worker != m1->worker),
+       "a ProxyPass never shares a member's worker");
+
+    /* reverse mapping through every member */
+    route_ex(c, NULL, "/app/x", NULL, NULL, &d);
+    struct proxy_front f = {"http", "front.example", c->main, 80};
+    static const struct {
+        const char *in, *want;
+    } rev[] = {
+        {"http://127.0.0.1:8101/app/x", "http://front.example/app/x"},
+        {"HTTP://127.0.0.1:8101/app", "http://front.example/app"},
+        {"http://127.0.0.1:8102/sub/app/y?z", "http://front.example/app/y?z"},
+        {"http://127.0.0.1:8103/app/", "http://front.example/app/"},
+        {"http://127.0.0.1:8101/other", "http://127.0.0.1:8101/other"},
+        {"http://127.0.0.1:8201/z", "http://front.example/two/z"},
+        {"http://127.0.0.1:8202", "http://front.example/two"},
+        {"http://127.0.0.1:82011/z", "http://127.0.0.1:82011/z"},
+        {"http://127.0.0.1:8301/q", "http://front.example/q"},
+        {"/relative", "/relative"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(rev); i++)
+        is_str(proxy_reverse_location(A, c->main, &d, &f, rev[i].in), rev[i].want,
+               "balancer reverse map %s", rev[i].in);
+
+    char *dump = NULL;
+    size_t dl = 0;
+    FILE *fp = open_memstream(&dump, &dl);
+    proxy_conf_dump(c, fp);
+    fclose(fp);
+    ok(dump && strstr(dump, "Balancers (3, 8 member slots; BalancerPersist On, BalancerInherit "
+                            "On, BalancerGrowth 7):"),
+       "-S dump: balancer header");
+    ok(dump && strstr(dump, "#0 balancer://mycluster lbmethod=bytraffic stickysession="
+                            "JSESSIONID|jsessionid (cookie JSESSIONID, param jsessionid) "
+                            "stickysessionsep=_ scolonpathdelim=On nofailover=On maxattempts=5 "
+                            "timeout=4s failonstatus=502,503,504 failontimeout=On "
+                            "forcerecovery=Off growth=2 slots=0..4 nonce=None"),
+       "-S dump: balancer parameters");
+    ok(dump && strstr(dump, "slot 1: http://127.0.0.1:8102/sub/ worker #") &&
+           strstr(dump, "route=node2 redirect=node1 loadfactor=1.00 lbset=0 status=+H "
+                        "hcmethod=GET hcuri=/health hcinterval=5s hcpasses=2 hcfails=3 "
+                        "hcexpr=ok234"),
+       "-S dump: members");
+    ok(dump && strstr(dump, "loadfactor=2.50 lbset=1") && strstr(dump, "status=+I+N"),
+       "-S dump: factor and flags");
+    ok(dump && strstr(dump, "[member of balancer://mycluster]"), "-S dump: member workers");
+    ok(dump && strstr(dump, "ProxyHCExpr ok234 {%{REQUEST_STATUS} =~ /^[234]/}"),
+       "-S dump: ProxyHCExpr");
+    ok(dump && strstr(dump, "ProxyPass /app balancer://mycluster/app ("), "-S dump: routes");
+    if (dump && getenv("DUMP"))
+        fputs(dump, stdout);
+    free(dump);
+    conf_free(c);
+
+    /* warnings, accepted forms */
+    c = load("<Proxy balancer://w>\n"
+             "BalancerMember http://127.0.0.1:8401/a\n"
+             "BalancerMember http://127.0.0.1:8401/a/b route=x\n"
+             "</Proxy>\n"
+             "ProxyPass /w/ balancer://w\n"
+             "<VirtualHost *:8080>\n"
+             "BalancerInherit Off\n"
+             "ProxyPass /v balancer://w/v\n"
+             "</VirtualHost>\n");
+    ok(c != NULL, "sharing config loads: %s", errbuf);
+    if (c != NULL) {
+        int shared = 0, slash = 0, inherit = 0;
+        for (const struct conf_msg *m = c->warnings; m; m = m->next) {
+            shared |= strstr(m->text, "portico.conf:5: BalancerMember: 'http://127.0.0.1:8401/a/b' "
+                                      "is already member 'http://127.0.0.1:8401/a' of "
+                                      "balancer://w") != NULL &&
+                      strstr(m->text, "its parameters are ignored") != NULL;
+            slash |= strstr(m->text, "portico.conf:7: ProxyPass: '/w/' ends in '/' but its URL "
+                                     "'balancer://w' does not") != NULL;
+            inherit |=
+                strstr(m->text, "portico.conf:9: BalancerInherit: balancers are shared") != NULL;
+        }
+        ok(shared, "member sharing warned, no new member");
+        ok(slash, "slash mismatch on a balancer ProxyPass warned");
+        ok(inherit, "BalancerInherit Off warned");
+        const struct proxy_balancer *b = proxy_balancer_find(c, "balancer://w");
+        ok(b && b->n_members == 1, "shared member not added");
+        const struct conf_server *v = c->vhosts;
+        is_str(route_ex(c, v, "/v/1", NULL, NULL, &d), "balancer://w/v/1",
+               "a vhost routes to a main-server balancer");
+        conf_free(c);
+    }
+}
+
+static void test_balancer_errors(void)
+{
+    static const struct {
+        const char *conf, *msg;
+    } cases[] = {
+        {"<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 lbmethod=bytraffic\n</Proxy>\n",
+         "portico.conf:4: BalancerMember: lbmethod= is a balancer parameter, not a member's: set "
+         "it with ProxySet inside <Proxy balancer://c> (or on the ProxyPass)"},
+        {"ProxyPass /a balancer://c/ retry=5\n",
+         "portico.conf:3: ProxyPass: unknown Balancer parameter 'retry': it is a worker "
+         "parameter; set it on each BalancerMember of balancer://c"},
+        {"ProxyPass /a balancer://c/ route=x\n",
+         "portico.conf:3: ProxyPass: unknown Balancer parameter 'route': it is a member "
+         "parameter"},
+        {"ProxyPass /a balancer://c/ foo=1\n",
+         "portico.conf:3: ProxyPass: unknown Balancer parameter 'foo'"},
+        {"ProxyPass /a balancer://c/ bare\n",
+         "portico.conf:3: ProxyPass: 'bare' is not a parameter: parameters must be in the form "
+         "key=value"},
+        {"<Proxy balancer://empty>\nRequire all granted\n</Proxy>\nProxyPass /e balancer://empty\n",
+         "portico.conf:6: balancer://empty has no members (add BalancerMember lines inside "
+         "<Proxy balancer://empty>)"},
+        {"ProxySet balancer://c lbmethod=bytraffic\n",
+         "portico.conf:3: ProxySet: ProxySet can not find 'balancer://c' Balancer."},
+        {"ProxyPass /a balancer://c/ lbmethod=random\n",
+         "portico.conf:3: ProxyPass: lbmethod=random: unknown lbmethod (byrequests, bytraffic, "
+         "bybusyness or heartbeat)"},
+        {"ProxyPass /a balancer://c/ stickysession=a|b|c\n",
+         "portico.conf:3: ProxyPass: stickysession=a|b|c: expected NAME or "
+         "COOKIENAME|URLPARAMNAME"},
+        {"ProxyPass /a balancer://c/ stickysessionsep=ab\n",
+         "portico.conf:3: ProxyPass: stickysessionsep=ab: stickysessionsep must be a single "
+         "character or Off"},
+        {"ProxyPass /a balancer://c/ nofailover=maybe\n",
+         "portico.conf:3: ProxyPass: nofailover=maybe: failover must be On|Off"},
+        {"ProxyPass /a balancer://c/ scolonpathdelim=2\n",
+         "portico.conf:3: ProxyPass: scolonpathdelim=2: scolonpathdelim must be On|Off"},
+        {"ProxyPass /a balancer://c/ failontimeout=x\n",
+         "portico.conf:3: ProxyPass: failontimeout=x: failontimeout must be On|Off"},
+        {"ProxyPass /a balancer://c/ forcerecovery=x\n",
+         "portico.conf:3: ProxyPass: forcerecovery=x: forcerecovery must be On|Off"},
+        {"ProxyPass /a balancer://c/ timeout=0\n",
+         "portico.conf:3: ProxyPass: timeout=0: timeout must be at least one second"},
+        {"ProxyPass /a balancer://c/ maxattempts=-1\n",
+         "portico.conf:3: ProxyPass: maxattempts=-1: maximum number of attempts must be a "
+         "positive number"},
+        {"ProxyPass /a balancer://c/ failonstatus=abc\n",
+         "portico.conf:3: ProxyPass: failonstatus=abc: failonstatus must be one or more HTTP "
+         "response codes"},
+        {"ProxyPass /a balancer://c/ failonstatus=99\n",
+         "portico.conf:3: ProxyPass: failonstatus=99: failonstatus must be one or more HTTP "
+         "response codes"},
+        {"ProxyPass /a balancer://c/ failonstatus=,\n",
+         "portico.conf:3: ProxyPass: failonstatus=,: failonstatus must be one or more HTTP "
+         "response codes"},
+        {"ProxyPass /a balancer://c/ growth=0\n",
+         "portico.conf:3: ProxyPass: growth=0: growth must be between 1 and 100"},
+        {"ProxyPass /a balancer://c/ growth=101\n",
+         "portico.conf:3: ProxyPass: growth=101: growth must be between 1 and 100"},
+        {"ProxyPass /a balancer://c/ nonce=0123456789012345678901234567890123456\n",
+         "portico.conf:3: ProxyPass: nonce=0123456789012345678901234567890123456: Provided "
+         "nonce is too large"},
+        {"ProxyPass /a balancer:///x\n",
+         "portico.conf:3: ProxyPass: 'balancer:///x': the balancer URL has no name"},
+        {"ProxyPass /a balancer://a:1/\n",
+         "portico.conf:3: ProxyPass: 'balancer://a:1/': a balancer name may contain only "
+         "letters, digits and '-', '_', '.', '~'"},
+        {"ProxyPass /a balancer://c/x?y\n",
+         "portico.conf:3: ProxyPass: 'balancer://c/x?y': a query or fragment in a balancer URL"},
+        {"ProxyPassMatch ^/(.*)$ balancer://$1/\n",
+         "portico.conf:3: ProxyPassMatch: 'balancer://$1/': the balancer URL has no name"},
+        {"BalancerMember http://127.0.0.1:1\n",
+         "portico.conf:3: BalancerMember: BalancerMember must define remote proxy server"},
+        {"BalancerMember route=a\n",
+         "portico.conf:3: BalancerMember: BalancerMember must define balancer name when outside "
+         "<Proxy > section"},
+        {"BalancerMember http://127.0.0.1:1 http://127.0.0.1:2\n",
+         "portico.conf:3: BalancerMember: 'http://127.0.0.1:1' is not a balancer URL"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 http://127.0.0.1:2\n",
+         "portico.conf:3: BalancerMember: Invalid BalancerMember parameter. Parameter must be "
+         "in the form 'key=value'"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 route=a bare\n",
+         "portico.conf:3: BalancerMember: Invalid BalancerMember parameter. Parameter must be "
+         "in the form 'key=value'"},
+        {"<Proxy balancer://c>\nBalancerMember balancer://c http://127.0.0.1:1\n</Proxy>\n",
+         "portico.conf:4: BalancerMember: BalancerMember can not have a balancer name when "
+         "defined in a location"},
+        {"<Proxy http://127.0.0.1:1/>\nBalancerMember http://127.0.0.1:1\n</Proxy>\n",
+         "portico.conf:4: BalancerMember: BalancerMember belongs inside <Proxy balancer://name>, "
+         "not <Proxy http://127.0.0.1:1/>"},
+        {"<ProxyMatch ^balancer://c>\nBalancerMember http://127.0.0.1:1\n</ProxyMatch>\n",
+         "portico.conf:4: BalancerMember: BalancerMember belongs inside <Proxy balancer://name>, "
+         "not <ProxyMatch ^balancer://c>"},
+        {"<Location /x>\nBalancerMember balancer://c http://127.0.0.1:1\n</Location>\n",
+         "portico.conf:4: BalancerMember: cannot occur within <Location> section"},
+        {"BalancerMember balancer://c balancer://d\n",
+         "portico.conf:3: BalancerMember: 'balancer://d': a balancer:// URL cannot be used here"},
+        {"BalancerMember balancer://c ajp://127.0.0.1:1\n",
+         "portico.conf:3: BalancerMember: 'ajp://127.0.0.1:1': scheme 'ajp' is not supported"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 foo=1\n",
+         "portico.conf:3: BalancerMember: unknown Worker parameter 'foo'"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 timeout=0\n",
+         "portico.conf:3: BalancerMember: timeout=0: Timeout must be a whole number of seconds"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 loadfactor=0.5\n",
+         "portico.conf:3: BalancerMember: loadfactor=0.5: LoadFactor must be a number between "
+         "1..100"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 loadfactor=101\n",
+         "portico.conf:3: BalancerMember: loadfactor=101: LoadFactor must be a number between "
+         "1..100"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 loadfactor=2x\n",
+         "portico.conf:3: BalancerMember: loadfactor=2x: LoadFactor must be a number between "
+         "1..100"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 lbset=100\n",
+         "portico.conf:3: BalancerMember: lbset=100: lbset must be between 0 and 99"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 "
+         "route=0123456789012345678901234567890123456789012345678901234567890123\n",
+         "Route length must be < 64 characters"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 "
+         "redirect=0123456789012345678901234567890123456789012345678901234567890123\n",
+         "Redirect length must be < 64 characters"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 status=X\n",
+         "portico.conf:3: BalancerMember: status=X: Unknown status parameter option (letters D "
+         "S H R N I E C, each optionally after + or -)"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 status=+\n",
+         "portico.conf:3: BalancerMember: status=+: Unknown status parameter option"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 status=+O\n",
+         "portico.conf:3: BalancerMember: status=+O: flag 'O' is set by the server itself and "
+         "cannot be configured"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcmethod=CPING\n",
+         "portico.conf:3: BalancerMember: hcmethod=CPING: Health check method CPING not (yet) "
+         "implemented"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcmethod=POST\n",
+         "portico.conf:3: BalancerMember: hcmethod=POST: Unknown method"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcinterval=50ms\n",
+         "portico.conf:3: BalancerMember: hcinterval=50ms: Interval must be a positive value "
+         "greater than 100ms"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcinterval=soon\n",
+         "portico.conf:3: BalancerMember: hcinterval=soon: Unparse-able hcinterval setting"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcpasses=-1\n",
+         "portico.conf:3: BalancerMember: hcpasses=-1: Passes must be a positive value"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcfails=x\n",
+         "portico.conf:3: BalancerMember: hcfails=x: Fails must be a positive value"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 \"hcuri=/a b\"\n",
+         "portico.conf:3: BalancerMember: hcuri=/a b: spaces and control characters are not "
+         "allowed"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcexpr=nope\n",
+         "portico.conf:3: BalancerMember: hcexpr=nope: Unknown health check condition expr: "
+         "nope (define it first with ProxyHCExpr)"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hcexpr=late\nProxyHCExpr late {true}\n",
+         "portico.conf:3: BalancerMember: hcexpr=late: Unknown health check condition expr"},
+        {"BalancerMember balancer://c http://127.0.0.1:1 hctemplate=nope\n",
+         "portico.conf:3: BalancerMember: hctemplate=nope: Unknown ProxyHCTemplate name: nope"},
+        {"ProxyPass /a http://127.0.0.1:1/ hcmethod=GET\n",
+         "portico.conf:3: ProxyPass: hcmethod= is a balancer or balancer-member parameter, not "
+         "valid for a single backend URL (use balancer://name with BalancerMember lines)"},
+        {"BalancerGrowth 1001\n",
+         "portico.conf:3: BalancerGrowth: BalancerGrowth must be between 0 and 1000"},
+        {"BalancerPersist maybe\n", "portico.conf:3: BalancerPersist: must be On or Off"},
+        {"ProxyHCExpr x\n", "portico.conf:3: ProxyHCExpr: Missing expression for ProxyHCExpr"},
+        {"ProxyHCExpr x {}\n", "portico.conf:3: ProxyHCExpr: Missing expression for ProxyHCExpr"},
+        {"ProxyHCExpr averyverylongname {true}\n",
+         "portico.conf:3: ProxyHCExpr: Expression name limited to 15 characters"},
+        {"ProxyHCExpr x {a b\n",
+         "portico.conf:3: ProxyHCExpr: the expression's '{' is not closed by a '}'"},
+        {"ProxyHCExpr x a b\n", "portico.conf:3: ProxyHCExpr: error: extra parameter(s)"},
+        {"ProxyHCExpr x {a} b\n", "portico.conf:3: ProxyHCExpr: error: extra parameter(s)"},
+        {"ProxyHCTemplate t bare\n",
+         "portico.conf:3: ProxyHCTemplate: Invalid ProxyHCTemplate parameter. Parameter must be "
+         "in the form 'key=value'"},
+        {"ProxyHCTemplate t route=1\n",
+         "portico.conf:3: ProxyHCTemplate: unknown Worker hcheck parameter 'route'"},
+        {"ProxyHCTemplate t hcmethod=GET\nProxyHCTemplate T hcmethod=HEAD\n",
+         "portico.conf:4: ProxyHCTemplate: template 'T' is already defined at "},
+        {"ProxyHCTemplate hcmethod=GET\n",
+         "portico.conf:3: ProxyHCTemplate: Missing template name for ProxyHCTemplate"},
+        {"<Location /x>\nProxyHCExpr x {true}\n</Location>\n",
+         "portico.conf:4: ProxyHCExpr: cannot occur within <Location> section"},
+        {"ProxyPassReverse / balancer://nope/x\n"
+         "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\n</Proxy>\n",
+         "portico.conf:3: ProxyPassReverse: balancer://nope is not defined (no BalancerMember "
+         "names it)"},
+        {"ProxyPassReverse / balancer://\n",
+         "portico.conf:3: ProxyPassReverse: 'balancer://': the balancer URL has no name"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct conf *c = load(cases[i].conf);
+        ok(c == NULL && strstr(errbuf, cases[i].msg) != NULL, "balancer error: %s", cases[i].msg);
+        if (c != NULL || strstr(errbuf, cases[i].msg) == NULL)
+            printf("#   got: %s\n", c ? "(loaded)" : errbuf);
+        if (c != NULL)
+            conf_free(c);
+    }
+    struct conf *e = load("<Proxy balancer://empty>\nRequire all granted\n</Proxy>\n");
+    int warned = 0;
+    for (const struct conf_msg *m = e ? e->warnings : NULL; m; m = m->next)
+        warned |=
+            strstr(m->text, "portico.conf:3: <Proxy balancer://empty>: the balancer has no "
+                            "members (add BalancerMember lines) and no ProxyPass uses it") != NULL;
+    ok(e != NULL && warned, "an unused empty <Proxy balancer://> only warns: %s", errbuf);
+    if (e != NULL)
+        conf_free(e);
+    /* "<Proxy balancer://s key=value>": the hook the <Proxy> section handler calls */
+    struct conf *sc = load("<Proxy balancer://s>\nBalancerMember http://127.0.0.1:1\n</Proxy>\n"
+                           "<ProxyMatch ^balancer://s>\n</ProxyMatch>\n");
+    ok(sc != NULL, "section-params config loads: %s", errbuf);
+    if (sc != NULL) {
+        struct conf_cmd cmd;
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.conf = sc;
+        cmd.arena = sc->arena;
+        cmd.file = "x.conf";
+        cmd.line = 1;
+        cmd.server = sc->main;
+        struct conf_dir *dir = sc->main->dirs;
+        char *good[] = {"lbmethod=bytraffic", "nofailover=On"};
+        char *bad[] = {"retry=5"};
+        const char *err = proxy_conf_section_params(&cmd, dir, 2, good);
+        const struct proxy_balancer *b = sc->proxy->balancers;
+        ok(err == NULL && strcmp(b->lbmethod, "bytraffic") == 0 && b->nofailover == 1,
+           "proxy_conf_section_params applies balancer parameters: %s", err ? err : "");
+        err = proxy_conf_section_params(&cmd, dir, 1, bad);
+        ok(err && strstr(err, "unknown Balancer parameter 'retry'"), "and refuses worker keys");
+        err = proxy_conf_section_params(&cmd, dir->next, 2, good);
+        ok(err && strcmp(err, "Multiple <ProxyMatch> arguments not (yet) supported.") == 0,
+           "<ProxyMatch> arguments refused");
+        ok(cmd.dir == NULL, "cmd->dir restored");
+        conf_free(sc);
+    }
+    /* forward references: ProxyPass and ProxyPassReverse before the <Proxy> section */
+    struct conf *c = load("ProxyPass /a balancer://late/\n"
+                          "ProxyPassReverse /a balancer://late/\n"
+                          "<Proxy balancer://late>\nBalancerMember http://127.0.0.1:1\n</Proxy>\n");
+    ok(c != NULL, "ProxyPass may name a balancer defined further down: %s", errbuf);
+    if (c != NULL) {
+        const struct proxy_reverse *r = c->main->proxy->reverses;
+        ok(r && r->balancer == proxy_balancer_find(c, "balancer://late") &&
+               r->balancer_path == NULL,
+           "ProxyPassReverse resolved at the end of the config");
+        conf_free(c);
+    }
+    c = load("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 status=\n</Proxy>\n"
+             "ProxyPass /a balancer://c/ stickysession= stickysessionsep=off\n");
+    ok(c != NULL && c->proxy->balancers->sticky == NULL && c->proxy->balancers->sticky_sep == 0 &&
+           c->proxy->balancers->members->status == 0,
+       "empty status and stickysession, stickysessionsep=Off: %s", errbuf);
     if (c != NULL)
         conf_free(c);
 }
@@ -724,9 +1284,12 @@ int main(void)
     A = arena_create(0);
     test_routing();
     test_locations();
+    test_proxy_acl_stripped();
     test_workers();
     test_errors();
     test_reverse();
+    test_balancers();
+    test_balancer_errors();
     testconf_clean();
     arena_destroy(A);
     return tap_done();

@@ -1,0 +1,558 @@
+/* Member selection for balancer:// (mod_proxy_balancer's pre_request and the helpers the
+ * lbmethods share; apache-behaviour.md 2.2-2.5). Everything a decision reads or writes is
+ * in the member slots: status flags, lbfactor, lbset, route and redirect are copied there
+ * from the config by balancer_shm_create() and may be changed at run time (balancer-
+ * manager, health checks, another worker marking a member in error), so the config's
+ * copies are never consulted here.
+ *
+ * Locking: one selection (forcerecovery, sticky lookup, the lbmethod, elected/busy) runs
+ * under the segment's process-shared lock, so two workers never both take the "next"
+ * member. mark_error/release/account are single atomic updates and take no lock.
+ *
+ * Unit tests have no segment: balancer_set_test_slots() gives a plain array of slots that
+ * m->slot indexes, and selection runs without a lock. */
+#include "balancer.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "balancer_slot.h"
+#include "lbmethod.h"
+#include "slotmem.h"
+#include "util.h"
+
+static struct slotmem *bal_shm;
+static struct balancer_slot *bal_test_slots;
+
+void balancer_set_shm(struct slotmem *sm)
+{
+    bal_shm = sm;
+}
+
+struct slotmem *balancer_get_shm(void)
+{
+    return bal_shm;
+}
+
+void balancer_set_test_slots(struct balancer_slot *base)
+{
+    bal_test_slots = base;
+}
+
+int64_t balancer_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct balancer_slot *slot_of(const struct proxy_member *m)
+{
+    if (bal_shm)
+        return slotmem_slot(bal_shm, m->slot);
+    if (bal_test_slots)
+        return &bal_test_slots[m->slot];
+    return NULL;
+}
+
+static int bal_lock(void)
+{
+    return bal_shm ? slotmem_lock(bal_shm) : 0;
+}
+
+static void bal_unlock(void)
+{
+    if (bal_shm)
+        slotmem_unlock(bal_shm);
+}
+
+/* ---- lbmethod registry and the helpers every method shares ---- */
+
+static const struct lbmethod *const lbmethods[] = {
+    &lbmethod_byrequests,
+    &lbmethod_bytraffic,
+    &lbmethod_bybusyness,
+    &lbmethod_heartbeat,
+};
+
+const struct lbmethod *lbmethod_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < ARRAY_LEN(lbmethods); i++)
+        if (util_strcaseeq(lbmethods[i]->name, name))
+            return lbmethods[i];
+    return NULL;
+}
+
+static uint32_t slot_status(const struct balancer_slot *s)
+{
+    return atomic_load_explicit(&s->status, memory_order_relaxed);
+}
+
+int lbmethod_slot_usable(const struct balancer_slot *s)
+{
+    return !(slot_status(s) & (MEMBER_DISABLED | MEMBER_STOPPED | MEMBER_ERROR | MEMBER_HCFAIL));
+}
+
+int lbmethod_slot_retry(struct balancer_slot *s, int64_t now_ms)
+{
+    uint32_t st = slot_status(s);
+
+    if ((st & MEMBER_ERROR) && !(st & MEMBER_STOPPED)) {
+        int64_t since = atomic_load_explicit(&s->error_time_ms, memory_order_relaxed);
+        int32_t retry = atomic_load_explicit(&s->retry_ms, memory_order_relaxed);
+
+        if ((st & MEMBER_IGNORE) || now_ms > since + retry) {
+            atomic_fetch_and(&s->status, ~MEMBER_ERROR);
+            atomic_fetch_add_explicit(&s->retries, 1, memory_order_relaxed);
+        }
+    }
+    return lbmethod_slot_usable(s);
+}
+
+int lbmethod_candidate(const struct lb_view *v, unsigned i)
+{
+    return !v->tried || !v->tried[i];
+}
+
+int lbmethod_walk_tiers(const struct lb_view *v,
+                        int (*is_best)(struct balancer_slot *cur, struct balancer_slot *best,
+                                       void *baton),
+                        void *baton)
+{
+    int best = -1;
+    int32_t max_lbset = 0;
+
+    for (unsigned i = 0; i < v->n; i++) {
+        int32_t ls = atomic_load_explicit(&v->slots[i]->lbset, memory_order_relaxed);
+
+        if (ls > max_lbset)
+            max_lbset = ls;
+    }
+
+    for (int32_t cur = 0; best < 0 && cur <= max_lbset; cur++) {
+        unsigned unusable = 0, spares_used = 0;
+
+        /* scratch[i]: 1 usable spare, 2 usable standby of this tier, 0 otherwise. */
+        for (unsigned i = 0; i < v->n; i++) {
+            struct balancer_slot *s = v->slots[i];
+            uint32_t st;
+            int reserve;
+
+            v->scratch[i] = 0;
+            if (atomic_load_explicit(&s->lbset, memory_order_relaxed) != cur)
+                continue;
+            st = slot_status(s);
+            reserve = (st & (MEMBER_SPARE | MEMBER_STANDBY)) != 0;
+            /* A draining or already tried regular is a hole a spare may fill; a draining
+             * or tried spare/standby is simply out. */
+            if ((st & MEMBER_DRAIN) || !lbmethod_candidate(v, i)) {
+                if (!reserve)
+                    unusable++;
+                continue;
+            }
+            if (!lbmethod_slot_usable(s))
+                lbmethod_slot_retry(s, v->now_ms);
+            st = slot_status(s);
+            if (st & MEMBER_SPARE) {
+                if (lbmethod_slot_usable(s))
+                    v->scratch[i] = 1;
+            } else if (st & MEMBER_STANDBY) {
+                if (lbmethod_slot_usable(s))
+                    v->scratch[i] = 2;
+            } else if (lbmethod_slot_usable(s)) {
+                if (is_best(s, best >= 0 ? v->slots[best] : NULL, baton))
+                    best = (int)i;
+            } else {
+                unusable++;
+            }
+        }
+        /* Spares replace unusable regulars one for one, in config order. */
+        for (unsigned i = 0; i < v->n && spares_used < unusable; i++) {
+            if (v->scratch[i] != 1)
+                continue;
+            spares_used++;
+            if (is_best(v->slots[i], best >= 0 ? v->slots[best] : NULL, baton))
+                best = (int)i;
+        }
+        if (best < 0)
+            for (unsigned i = 0; i < v->n; i++)
+                if (v->scratch[i] == 2 &&
+                    is_best(v->slots[i], best >= 0 ? v->slots[best] : NULL, baton))
+                    best = (int)i;
+    }
+    return best;
+}
+
+/* ---- sticky sessions ---- */
+
+/* httpd's get_path_param: a raw substring search, so "xjsessionid=" matches "jsessionid"
+ * too, as in httpd. The value ends at '?' or '&' (and ';' with scolonpathdelim). An empty
+ * value makes the search go on to the next occurrence (httpd's strtok would instead skip
+ * the delimiters and take whatever follows). */
+static const char *find_url_param(const char *url, const char *name, int scolon, size_t *len)
+{
+    size_t nl = strlen(name);
+
+    if (nl == 0)
+        return NULL;
+    for (const char *p = strstr(url, name); p; p = strstr(p + 1, name)) {
+        const char *q = p + nl;
+        size_t l;
+
+        if (*q != '=')
+            continue;
+        q++;
+        l = strcspn(q, scolon ? ";?&" : "?&");
+        if (l > 0) {
+            *len = l;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* httpd's get_cookie_param: NAME at the start or after ';', ',' or white space, optional
+ * white space before '=', a non-empty value running to ';' or ','. Case-sensitive. */
+static const char *find_cookie(const char *cookies, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+
+    if (nl == 0)
+        return NULL;
+    for (const char *p = strstr(cookies, name); p; p = strstr(p + 1, name)) {
+        const char *q;
+
+        if (p != cookies && p[-1] != ';' && p[-1] != ',' && !isspace((unsigned char)p[-1]))
+            continue;
+        q = p + nl;
+        while (*q && isspace((unsigned char)*q))
+            q++;
+        if (*q == '=' && q[1]) {
+            q++;
+            *len = strcspn(q, ";,");
+            return q;
+        }
+    }
+    return NULL;
+}
+
+int balancer_sticky_route(const struct proxy_balancer *b, const char *path_query,
+                          const char *cookie, char *route, size_t routelen, const char **used)
+{
+    const char *param_name, *cookie_name, *val = NULL;
+    size_t len = 0;
+
+    *used = NULL;
+    if (routelen)
+        route[0] = '\0';
+    if (!b->sticky || !*b->sticky || routelen == 0)
+        return 0;
+    param_name = b->sticky_param ? b->sticky_param : b->sticky;
+    cookie_name = b->sticky_cookie ? b->sticky_cookie : b->sticky;
+
+    /* The URL parameter wins over the cookie, even when its value holds no route. */
+    if (path_query && (val = find_url_param(path_query, param_name, b->scolonpathdelim, &len)))
+        *used = param_name;
+    else if (cookie && (val = find_cookie(cookie, cookie_name, &len)))
+        *used = cookie_name;
+    if (!val)
+        return 0;
+    if (b->sticky_sep) {
+        const char *sep = memchr(val, b->sticky_sep, len);
+
+        /* No separator: no route at all, the request is balanced normally. */
+        if (!sep) {
+            *used = NULL;
+            return 0;
+        }
+        len -= (size_t)(sep + 1 - val);
+        val = sep + 1;
+    }
+    if (len >= routelen)
+        len = routelen - 1;
+    memcpy(route, val, len);
+    route[len] = '\0';
+    return 1;
+}
+
+/* The slot's route fields are fixed-size arrays that another process may rewrite (under
+ * the lock we hold): compare within their bounds. */
+static int slot_route_eq(const char *field, size_t size, const char *route)
+{
+    return field[0] && strnlen(field, size) < size && strncmp(field, route, size) == 0;
+}
+
+static int sticky_usable(const struct lb_view *v, unsigned i)
+{
+    struct balancer_slot *s = v->slots[i];
+
+    if (!lbmethod_candidate(v, i))
+        return 0;
+    return lbmethod_slot_usable(s) || lbmethod_slot_retry(s, v->now_ms);
+}
+
+/* httpd's find_route_worker: the first member owning `route`, non-standby members first;
+ * an unusable one hands over to its redirect= route, the chain bounded by the member count
+ * so redirect cycles end. Draining members qualify: they keep their sessions. */
+static int find_route(const struct lb_view *v, const char *route, unsigned depth)
+{
+    for (int standby = 0; standby < 2; standby++) {
+        for (unsigned i = 0; i < v->n; i++) {
+            struct balancer_slot *s = v->slots[i];
+            char redirect[sizeof s->redirect];
+            int r;
+
+            if (((slot_status(s) & MEMBER_STANDBY) != 0) != standby)
+                continue;
+            if (!slot_route_eq(s->route, sizeof s->route, route))
+                continue;
+            if (sticky_usable(v, i))
+                return (int)i;
+            if (!s->redirect[0] || depth >= v->n)
+                continue;
+            memcpy(redirect, s->redirect, sizeof redirect);
+            redirect[sizeof redirect - 1] = '\0';
+            r = find_route(v, redirect, depth + 1);
+            if (r >= 0)
+                return r;
+        }
+    }
+    return -1;
+}
+
+static int route_owned(const struct lb_view *v, const char *route)
+{
+    for (unsigned i = 0; i < v->n; i++)
+        if (slot_route_eq(v->slots[i]->route, sizeof v->slots[i]->route, route))
+            return 1;
+    return 0;
+}
+
+/* ---- the selection ---- */
+
+/* Per-process arrays for the view, grown when a larger balancer is seen (at most a few
+ * times per process: never per request in steady state). */
+static struct proxy_member **view_members;
+static struct balancer_slot **view_slots;
+static int32_t *view_scratch;
+static unsigned view_cap;
+
+static int build_view(struct proxy_balancer *b, const unsigned char *tried, int64_t now_ms,
+                      struct lb_view *v)
+{
+    unsigned n = 0;
+
+    if (b->n_members > view_cap) {
+        unsigned cap = b->n_members < 16 ? 16 : b->n_members;
+        struct proxy_member **m = realloc(view_members, cap * sizeof *m);
+        struct balancer_slot **s;
+        int32_t *sc;
+
+        if (!m)
+            return -1;
+        view_members = m;
+        if (!(s = realloc(view_slots, cap * sizeof *s)))
+            return -1;
+        view_slots = s;
+        if (!(sc = realloc(view_scratch, cap * sizeof *sc)))
+            return -1;
+        view_scratch = sc;
+        view_cap = cap;
+    }
+    for (struct proxy_member *m = b->members; m && n < b->n_members; m = m->next) {
+        struct balancer_slot *s = slot_of(m);
+
+        if (!s)
+            return -1;
+        view_members[n] = m;
+        view_slots[n] = s;
+        n++;
+    }
+    v->members = view_members;
+    v->slots = view_slots;
+    v->scratch = view_scratch;
+    v->n = n;
+    v->tried = tried;
+    v->now_ms = now_ms;
+    return 0;
+}
+
+static const struct lbmethod *method_of(const struct proxy_balancer *b)
+{
+    const struct lbmethod *lm = lbmethod_find(b->lbmethod);
+
+    return lm ? lm : &lbmethod_byrequests;
+}
+
+/* httpd's force_recovery: when every member is in error, first give each its normal retry
+ * (stopping at the first that recovers), then with forcerecovery=On clear them all. */
+static void force_recovery(const struct proxy_balancer *b, const struct lb_view *v)
+{
+    for (unsigned i = 0; i < v->n; i++) {
+        if (!(slot_status(v->slots[i]) & MEMBER_ERROR))
+            return;
+        lbmethod_slot_retry(v->slots[i], v->now_ms);
+        if (!(slot_status(v->slots[i]) & MEMBER_ERROR))
+            return;
+    }
+    if (!b->forcerecovery)
+        return;
+    for (unsigned i = 0; i < v->n; i++) {
+        atomic_fetch_add_explicit(&v->slots[i]->retries, 1, memory_order_relaxed);
+        atomic_fetch_and(&v->slots[i]->status, ~MEMBER_ERROR);
+    }
+}
+
+/* Sticky hits count toward fairness: httpd's default "updatelbstatus" for every method,
+ * over every usable member, without tiers. */
+static void account_sticky(const struct lb_view *v, unsigned chosen)
+{
+    int64_t total = 0;
+
+    for (unsigned i = 0; i < v->n; i++) {
+        struct balancer_slot *s = v->slots[i];
+
+        if (lbmethod_slot_usable(s)) {
+            int32_t f = atomic_load_explicit(&s->lbfactor, memory_order_relaxed);
+
+            atomic_fetch_add_explicit(&s->lbstatus, f, memory_order_relaxed);
+            total += f;
+        }
+    }
+    atomic_fetch_sub_explicit(&v->slots[chosen]->lbstatus, total, memory_order_relaxed);
+}
+
+static void take(const struct lb_view *v, int i, struct balancer_choice *out)
+{
+    atomic_fetch_add_explicit(&v->slots[i]->elected, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->slots[i]->busy, 1, memory_order_relaxed);
+    out->member = v->members[i];
+}
+
+int balancer_choose(struct proxy_balancer *b, const char *path_query, const char *cookie,
+                    const unsigned char *tried, int64_t now_ms, struct balancer_choice *out)
+{
+    struct lb_view v;
+    const struct lbmethod *lm;
+    int sticky_conf, idx = -1;
+
+    out->member = NULL;
+    out->sticky_name = NULL;
+    out->session_route = NULL;
+    out->route_changed = 0;
+    out->nofailover_503 = 0;
+    out->session_route_buf[0] = '\0';
+    if (!b || b->n_members == 0)
+        return 0;
+    lm = method_of(b);
+    sticky_conf = b->sticky && *b->sticky;
+    if (bal_lock() < 0)
+        return -1;
+    if (build_view(b, tried, now_ms, &v) < 0)
+        goto fail;
+
+    force_recovery(b, &v);
+
+    if (sticky_conf && balancer_sticky_route(b, path_query, cookie, out->session_route_buf,
+                                             sizeof out->session_route_buf, &out->sticky_name)) {
+        const char *route = out->session_route_buf;
+
+        out->session_route = route;
+        if (*route && (idx = find_route(&v, route, 1)) >= 0) {
+            account_sticky(&v, (unsigned)idx);
+            if (!slot_route_eq(v.slots[idx]->route, sizeof v.slots[idx]->route, route))
+                out->route_changed = 1;
+            take(&v, idx, out);
+            bal_unlock();
+            return 0;
+        }
+        if (*route && b->nofailover && route_owned(&v, route)) {
+            out->nofailover_503 = 1;
+            bal_unlock();
+            return 0;
+        }
+    }
+
+    idx = lm->find(&v);
+    if (idx >= 0)
+        take(&v, idx, out);
+    bal_unlock();
+
+    /* A sticky balancer tells the response to (re)issue the route cookie. */
+    if (idx >= 0 && sticky_conf)
+        out->route_changed = 1;
+    return 0;
+
+fail:
+    bal_unlock();
+    return -1;
+}
+
+void balancer_release(struct proxy_member *m)
+{
+    struct balancer_slot *s = m ? slot_of(m) : NULL;
+    int64_t cur;
+
+    if (!s)
+        return;
+    cur = atomic_load_explicit(&s->busy, memory_order_relaxed);
+    while (cur > 0 && !atomic_compare_exchange_weak(&s->busy, &cur, cur - 1))
+        ;
+}
+
+void balancer_mark_error(struct proxy_member *m, int64_t now_ms)
+{
+    struct balancer_slot *s = m ? slot_of(m) : NULL;
+
+    if (!s || (slot_status(s) & MEMBER_IGNORE))
+        return;
+    atomic_store_explicit(&s->error_time_ms, now_ms, memory_order_relaxed);
+    /* errors counts entries into the error state, not every failure while in it. */
+    if (!(atomic_fetch_or(&s->status, MEMBER_ERROR) & MEMBER_ERROR))
+        atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+}
+
+void balancer_account(struct proxy_member *m, uint64_t transferred, uint64_t read)
+{
+    struct balancer_slot *s = m ? slot_of(m) : NULL;
+
+    if (!s)
+        return;
+    atomic_fetch_add_explicit(&s->transferred, transferred, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->read, read, memory_order_relaxed);
+}
+
+unsigned balancer_member_index(const struct proxy_member *m)
+{
+    unsigned i = 0;
+
+    for (const struct proxy_member *p = m->balancer ? m->balancer->members : NULL; p;
+         p = p->next, i++)
+        if (p == m)
+            return i;
+    return 0;
+}
+
+int balancer_reset(struct proxy_balancer *b)
+{
+    struct lb_view v;
+
+    if (!b || b->n_members == 0)
+        return 0;
+    if (bal_lock() < 0)
+        return -1;
+    if (build_view(b, NULL, balancer_now_ms(), &v) < 0)
+        goto fail;
+    method_of(b)->reset(&v);
+    bal_unlock();
+    return 0;
+
+fail:
+    bal_unlock();
+    return -1;
+}

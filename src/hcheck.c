@@ -52,7 +52,8 @@ struct hc_target {
     int64_t started;
     size_t sent;
     size_t drained;
-    char *buf; /* HC_HEAD_MAX + 1, allocated on first HTTP check */
+    long long body_len; /* body bytes to expect after the head; -1 = until the close */
+    char *buf;          /* HC_HEAD_MAX + 1, allocated on first HTTP check */
     size_t len;
 };
 
@@ -316,6 +317,7 @@ int hcheck_prepare(struct hcheck_set *hs, struct pollfd *pfd, int max, int64_t n
 /* The response head is complete in t->buf[0..head): pass or fail. */
 static int judge(struct hcheck_set *hs, struct hc_target *t, size_t head, const char **what)
 {
+    t->body_len = -1;
     struct http_response resp;
     const char *reason = NULL;
     struct http_response_limits lim = {HC_HEAD_MAX, 100, HC_HEAD_MAX, HTTP_BAD_HEADER_ERROR};
@@ -324,6 +326,12 @@ static int judge(struct hcheck_set *hs, struct hc_target *t, size_t head, const 
         *what = reason != NULL ? reason : "invalid response";
         return 0;
     }
+    /* A member that keeps the connection open after a sized body must not stall the
+     * next check until it closes: the check ends when the body is read. */
+    if (resp.framing == HTTP_BODY_NONE)
+        t->body_len = 0;
+    else if (resp.framing == HTTP_BODY_LENGTH)
+        t->body_len = resp.content_length;
     if (t->expr != NULL) {
         struct request r;
         memset(&r, 0, sizeof(r));
@@ -412,6 +420,10 @@ static void step(struct hcheck_set *hs, struct hc_target *t, short revents, int6
         finish(hs, t, ok, now, what);
         t->drained = body;
         t->st = ST_DRAINING;
+        if (head <= 0 || (t->body_len >= 0 && (long long)t->drained >= t->body_len)) {
+            close_fd(t);
+            t->st = ST_IDLE;
+        }
         return;
     }
     if (t->st == ST_DRAINING) {
@@ -421,7 +433,8 @@ static void step(struct hcheck_set *hs, struct hc_target *t, short revents, int6
             return;
         if (k > 0)
             t->drained += (size_t)k;
-        if (k <= 0 || t->drained > DRAIN_MAX) {
+        if (k <= 0 || t->drained > DRAIN_MAX ||
+            (t->body_len >= 0 && (long long)t->drained >= t->body_len)) {
             close_fd(t);
             t->st = ST_IDLE;
         }

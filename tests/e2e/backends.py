@@ -31,6 +31,16 @@ Kinds:
   midclose  reads a request, sends a 200 head with Content-Length: 100000 and 5000 body bytes,
             then closes the connection.
   chunked   echo with chunked=1 forced for the answers (size=N gives N bytes in 4000-byte chunks).
+
+Options for every kind (key=value): bind=ADDR listens on ADDR instead of 127.0.0.1 (the
+heartbeat tests use 127.0.0.2, 127.0.0.3, ...: members of lbmethod=heartbeat are addressed by IP
+literal); name=TEXT is sent back in X-Backend-Name. The echo kind also answers:
+  /health                  200 "ok" or 503 "down", for health checks (hcuri=/health); the state
+                           starts as health=1|0 (option, default 1)
+  /_control/health?ok=0|1  switches what /health answers (sent to the backend directly)
+                           (an HTTP/1.0 /health request gets its answer and then the
+                           connection is closed, unless hc_keepalive=1)
+Every echo answer carries X-Backend-Port, X-Backend-Addr (ADDR:PORT) and X-Backend-Conn.
 """
 import base64
 import hashlib
@@ -229,11 +239,13 @@ class Server:
         self.kind, self.port, self.ev, self.opts = kind, port, events, opts
         self.nconn = 0
         self.lock = threading.Lock()
+        self.bind = opts.get("bind", "127.0.0.1")
+        self.healthy = opts.get("health", "1") == "1"
 
     def serve(self):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", self.port))
+        ls.bind((self.bind, self.port))
         ls.listen(128)
         while True:
             c, addr = ls.accept()
@@ -281,6 +293,25 @@ class Server:
             get = lambda k, d=None: q.get(k, [d])[0]  # noqa: E731
             if (hget(rec["headers"], "Upgrade") or "").lower() == "websocket":
                 return self.websocket(sock, rd, rec)
+            path = urllib.parse.urlsplit(target).path
+            if path == "/_control/health" or path.endswith("/health"):
+                if path == "/_control/health":
+                    self.healthy = get("ok", "1") == "1"
+                    text = "health=%d\n" % self.healthy
+                    st = 200
+                else:
+                    st = 200 if self.healthy else 503
+                    text = "ok\n" if self.healthy else "down\n"
+                self.ev.log(ev="health", conn=conn, path=path, status=st)
+                body = b"" if method == "HEAD" else text.encode()
+                head = ("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                        "X-Backend-Port: %d\r\nX-Backend-Addr: %s:%d\r\n\r\n"
+                        % (st, "OK" if st == 200 else "Down", len(text), self.port, self.bind, self.port))
+                if not send_all(sock, head.encode() + body):
+                    return
+                if rec["line"].endswith("HTTP/1.0") and self.opts.get("hc_keepalive") != "1":
+                    return  # an HTTP/1.0 request without keep-alive: close, as servers do
+                continue
             if get("sleep_ms"):
                 time.sleep(int(get("sleep_ms")) / 1000.0)
             status = int(get("status", "200"))
@@ -310,6 +341,9 @@ class Server:
                 hdrs.append(("Content-Type", "text/plain" if text is not None else "application/json"))
             hdrs.append(("X-Backend-Conn", str(conn)))
             hdrs.append(("X-Backend-Port", str(self.port)))
+            hdrs.append(("X-Backend-Addr", "%s:%d" % (self.bind, self.port)))
+            if self.opts.get("name"):
+                hdrs.append(("X-Backend-Name", self.opts["name"]))
             if chunked:
                 hdrs.append(("Transfer-Encoding", "chunked"))
             else:
@@ -318,10 +352,16 @@ class Server:
                 hdrs.append(("Connection", "close"))
             head = "HTTP/1.1 %d %s\r\n" % (status, "Backend Says" if status != 200 else "OK")
             head += "".join("%s: %s\r\n" % kv for kv in hdrs) + "\r\n"
-            if not send_all(sock, head.encode("latin-1")):
-                return
-            if method != "HEAD" and status not in (204, 304):
-                if not self.send_body(sock, body, body_len, chunked):
+            with_body = method != "HEAD" and status not in (204, 304)
+            if with_body and body is not None and not chunked and body_len <= 65536:
+                # One write, as real servers do for a small answer: a backend killed mid-test
+                # sends all of it or nothing.
+                if not send_all(sock, head.encode("latin-1") + body):
+                    return
+            else:
+                if not send_all(sock, head.encode("latin-1")):
+                    return
+                if with_body and not self.send_body(sock, body, body_len, chunked):
                     return
             if close:
                 return
@@ -409,7 +449,35 @@ class Server:
                         % self.port).encode())
 
 
+def heartbeat_sender(argv):
+    """A stand-in for tools/portico-heartbeat with its CLI (used only while the tool is missing):
+    --to HOST:PORT --ready N --busy M --interval S [--count K] [--source-ip ADDR]. Sends
+    httpd mod_heartbeat's datagram `v=1&ready=N&busy=M`."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--to", required=True)
+    ap.add_argument("--ready", type=int, default=0)
+    ap.add_argument("--busy", type=int, default=0)
+    ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument("--count", type=int, default=0)
+    ap.add_argument("--source-ip", default=None)
+    a = ap.parse_args(argv)
+    host, _, port = a.to.rpartition(":")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if a.source_ip:
+        s.bind((a.source_ip, 0))
+    msg = ("v=1&ready=%d&busy=%d" % (a.ready, a.busy)).encode()
+    n = a.count if a.count > 0 else 3600
+    for i in range(n):
+        s.sendto(msg, (host, int(port)))
+        if i + 1 < n:
+            time.sleep(a.interval)
+
+
 def main(argv):
+    if argv[1] == "heartbeat-sender":
+        signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+        return heartbeat_sender(argv[2:])
     kind, port, events = argv[1], int(argv[2]), argv[3]
     opts = dict(a.split("=", 1) for a in argv[4:])
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
@@ -423,13 +491,13 @@ def main(argv):
 # --------------------------------------------------------------------------------------------
 # client side (used by the tests)
 # --------------------------------------------------------------------------------------------
-def _wait_listen(port, proc, timeout):
+def _wait_listen(port, proc, timeout, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     for _ in range(int(timeout / 0.05) + 2):
         if proc.poll() is not None:
             return False
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((host, port), timeout=0.5).close()
             return True
         except OSError:
             pass
@@ -443,30 +511,49 @@ class BackendProc:
     """One backend process of the given kind on a free port (or `port`), stopped by pid.
 
     b.events() all events; b.requests() the request events; b.accepts() the number of TCP
-    connections accepted (the probe connection made while starting is not counted)."""
+    connections accepted (the probe connection made while starting is not counted).
+    bind="127.0.0.2" listens on that loopback address instead of 127.0.0.1. b.stop() then
+    b.start() restarts it on the same address and port (the events file is kept)."""
 
-    def __init__(self, kind="echo", port=None, **opts):
+    def __init__(self, kind="echo", port=None, bind="127.0.0.1", **opts):
         self.kind = kind
         self.port = port
-        self.opts = opts
+        self.bind = bind
+        self.opts = dict(opts)
+        if bind != "127.0.0.1":
+            self.opts["bind"] = bind
         self.proc = None
         self.dir = None
+        self.socat = False
         self._skip_accepts = 0
 
     @property
     def events_path(self):
         return os.path.join(self.dir, "events.jsonl")
 
+    @property
+    def addr(self):
+        return "%s:%d" % (self.bind, self.port)
+
     def __enter__(self):
         import tempfile
         if self.port is None:
             s = socket.socket()
-            s.bind(("127.0.0.1", 0))
+            s.bind((self.bind, 0))
             self.port = s.getsockname()[1]
             s.close()
         self.dir = tempfile.mkdtemp(prefix="portico-backend-")
         open(self.events_path, "w").close()
-        use_socat = (self.kind == "fixed" and shutil.which("socat") and not os.environ.get("FIXED_PY"))
+        try:
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        return self
+
+    def start(self):
+        use_socat = (self.kind == "fixed" and shutil.which("socat") and not os.environ.get("FIXED_PY")
+                     and self.bind == "127.0.0.1")
         if use_socat:
             # The tutorial's backend, verbatim apart from the port (and without -vv noise).
             cmd = ["socat", "TCP-LISTEN:%d,bind=127.0.0.1,crlf,reuseaddr,fork" % self.port,
@@ -476,14 +563,26 @@ class BackendProc:
             cmd = [sys.executable, os.path.abspath(__file__), self.kind, str(self.port), self.events_path]
             cmd += ["%s=%s" % kv for kv in self.opts.items()]
         self.socat = bool(use_socat)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr.txt"), "wb"))
-        if not _wait_listen(self.port, self.proc, 10):
+        with open(os.path.join(self.dir, "stderr.txt"), "ab") as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        if not _wait_listen(self.port, self.proc, 10, self.bind):
             self.stop()
-            raise RuntimeError("backend %s did not listen on %d" % (self.kind, self.port))
+            raise RuntimeError("backend %s did not listen on %s:%d" % (self.kind, self.bind, self.port))
         # the readiness probe above was one accept
         self._wait_probe()
         return self
+
+    def kill(self):
+        """SIGKILL (a crash: open connections are reset by the kernel), then reap."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
     def _wait_probe(self):
         if self.socat:
@@ -543,6 +642,290 @@ class BackendProc:
         if self.socat and self.proc:
             # socat forks a child per connection: those children end with their connection.
             pass
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# load-balancing tests: a base config valid for portico and for Debian's apache2
+# --------------------------------------------------------------------------------------------
+# PORTICO_BIN=/usr/sbin/apache2 runs the balancer tests against httpd (as a check of the tests
+# themselves); portico-only assertions are then skipped.
+IS_APACHE = os.path.basename(os.environ.get("PORTICO_BIN", "")).startswith(("apache2", "httpd"))
+
+if IS_APACHE:
+    # prefork httpd started without -k signals its whole process group on stop: run it in a
+    # session of its own so the test runner is not in that group.
+    import types
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import portico_test as _pt
+
+    def _popen_new_session(*a, **kw):
+        kw.setdefault("start_new_session", True)
+        return subprocess.Popen(*a, **kw)
+    _pt.subprocess = types.SimpleNamespace(**{k: getattr(subprocess, k) for k in dir(subprocess)
+                                              if not k.startswith("__")})
+    _pt.subprocess.Popen = _popen_new_session
+
+LB_MODULES = ["mpm_prefork", "authz_core", "authz_host", "log_config", "proxy", "proxy_http",
+              "proxy_balancer", "lbmethod_byrequests", "lbmethod_bytraffic", "lbmethod_bybusyness",
+              "lbmethod_heartbeat", "slotmem_shm", "headers", "status", "heartmonitor", "proxy_hcheck",
+              "env"]
+
+LB_LOGFORMAT = ('"%h \\"%r\\" %>s name=%{BALANCER_NAME}e worker=%{BALANCER_WORKER_NAME}e '
+                'route=%{BALANCER_WORKER_ROUTE}e sticky=%{BALANCER_SESSION_STICKY}e '
+                'sroute=%{BALANCER_SESSION_ROUTE}e changed=%{BALANCER_ROUTE_CHANGED}e" balancer')
+
+
+def lb_modules():
+    """LoadModule lines for httpd, each inside <IfModule !x> (portico has them built in)."""
+    out = []
+    for m in LB_MODULES:
+        so = "/usr/lib/apache2/modules/mod_%s.so" % m
+        if m == "log_config" or (IS_APACHE and not os.path.exists(so)):
+            continue  # compiled into Debian's apache2
+        out.append("<IfModule !%s_module>\n    LoadModule %s_module %s\n</IfModule>" % (m, m, so))
+    return "\n".join(out) + "\n"
+
+
+def lb_base_conf(start_servers=3, max_workers=12, loglevel="info"):
+    """A whole config (for Portico(base=False)) with @DIR@/@PORT@ placeholders; the access log
+    carries every BALANCER_* variable."""
+    user = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+    return lb_modules() + """\
+ServerRoot "@DIR@"
+DefaultRuntimeDir "@DIR@"
+Listen 127.0.0.1:@PORT@
+ServerName localhost
+PidFile @DIR@/portico.pid
+ErrorLog @DIR@/error.log
+LogLevel %s
+LogFormat %s
+CustomLog @DIR@/access.log balancer
+DocumentRoot @DIR@/htdocs
+%sTimeout 10
+KeepAlive On
+KeepAliveTimeout 5
+MaxKeepAliveRequests 0
+StartServers %d
+MinSpareServers 1
+MaxSpareServers %d
+MaxRequestWorkers %d
+ProxyRequests Off
+""" % (loglevel, LB_LOGFORMAT, user, start_servers, max_workers, max_workers)
+
+
+def served_by(resp):
+    """ADDR:PORT of the echo backend that answered (None for a proxy-made page)."""
+    return resp.header("X-Backend-Addr") if resp is not None else None
+
+
+def dead_port():
+    """A port on 127.0.0.1 with nothing listening (connect is refused at once)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class ExamplePortico:
+    """portico (or httpd, see IS_APACHE) on conf/examples/NAME unchanged, with -C "Define K V"
+    for PORTICO_VAR (the temp dir), PORTICO_PORT and the given defines."""
+
+    def __init__(self, name, defines=None, files=None, **kw):
+        from portico_test import Portico, SRCDIR
+        with open(os.path.join(SRCDIR, "conf", "examples", name)) as f:
+            text = f.read()
+        self.defines = dict(defines or {})
+        self.p = Portico(conf=text, base=False, start=False, files=files or {"index.html": "local\n"}, **kw)
+
+    def __enter__(self):
+        p = self.p.__enter__()
+        try:
+            defs = dict(PORTICO_VAR=p.dir, PORTICO_PORT=p.port)
+            defs.update(self.defines)
+            for k, v in defs.items():
+                p.args += ["-C", "Define %s %s" % (k, v)]
+            p.launch()
+        except BaseException:
+            p.cleanup()
+            raise
+        return p
+
+    def __exit__(self, *exc):
+        return self.p.__exit__(*exc)
+
+
+def heartbeat_tool():
+    """The tools/portico-heartbeat program (PORTICO_HEARTBEAT_BIN, else beside portico-status,
+    else in the source tree); None when it does not exist yet."""
+    from portico_test import STATUS_BIN, SRCDIR
+    for cand in (os.environ.get("PORTICO_HEARTBEAT_BIN"),
+                 os.path.join(os.path.dirname(STATUS_BIN), "portico-heartbeat"),
+                 os.path.join(SRCDIR, "tools", "portico-heartbeat")):
+        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+class HeartbeatSender:
+    """`portico-heartbeat --to 127.0.0.1:PORT --ready N --busy M --interval 1 --count K
+    --source-ip ADDR` in the background, stopped by pid (with fallback=True, this file's
+    stand-in when the tool is missing)."""
+
+    def __init__(self, to_port, source_ip, ready, busy, count=60, interval=1, fallback=True):
+        tool = heartbeat_tool()
+        args = ["--to", "127.0.0.1:%d" % to_port, "--ready", str(ready), "--busy", str(busy),
+                "--interval", str(interval), "--count", str(count), "--source-ip", source_ip]
+        if tool:
+            self.cmd = [tool] + args
+        elif fallback:
+            self.cmd = [sys.executable, os.path.abspath(__file__), "heartbeat-sender"] + args
+        else:
+            raise RuntimeError("tools/portico-heartbeat not found")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        return self
+
+    def stop(self):
+        """Stops it; returns its stderr text."""
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(timeout=5)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+        err = self.proc.stderr.read().decode("utf-8", "replace") if self.proc.stderr else ""
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        self.proc = None
+        return err
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class ApacheBackend:
+    """Debian's apache2 (prefork) as a backend on 127.0.0.1:port with mod_heartbeat sending
+    to 127.0.0.1:hb_port, in a private dir; started in a new session, stopped by pid."""
+
+    BIN = "/usr/sbin/apache2"
+
+    def __init__(self, hb_port, servers=8):
+        self.hb_port = hb_port
+        self.servers = servers
+        self.port = None
+        self.proc = None
+        self.dir = None
+
+    def conf(self):
+        mods = "".join("LoadModule %s_module /usr/lib/apache2/modules/mod_%s.so\n" % (m, m)
+                       for m in ("mpm_prefork", "authz_core", "status", "heartbeat"))
+        user = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+        return mods + """\
+ServerRoot "{d}"
+DefaultRuntimeDir "{d}"
+Listen 127.0.0.1:{port}
+ServerName localhost
+PidFile {d}/httpd.pid
+ErrorLog {d}/error.log
+LogLevel info
+DocumentRoot {d}/htdocs
+{user}StartServers {n}
+MinSpareServers {n}
+MaxSpareServers {n2}
+MaxRequestWorkers {n2}
+KeepAlive On
+HeartbeatAddress 127.0.0.1:{hb}
+<Directory {d}/htdocs>
+    Require all granted
+</Directory>
+""".format(d=self.dir, port=self.port, user=user, n=self.servers, n2=self.servers + 2, hb=self.hb_port)
+
+    def __enter__(self):
+        import tempfile
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.dir = tempfile.mkdtemp(prefix="portico-apache-")
+        os.chmod(self.dir, 0o755)
+        os.makedirs(os.path.join(self.dir, "htdocs"))
+        os.chmod(os.path.join(self.dir, "htdocs"), 0o755)
+        with open(os.path.join(self.dir, "htdocs", "index.html"), "w") as f:
+            f.write("apache backend\n")
+        os.chmod(os.path.join(self.dir, "htdocs", "index.html"), 0o644)
+        with open(os.path.join(self.dir, "httpd.conf"), "w") as f:
+            f.write(self.conf())
+        with open(os.path.join(self.dir, "stderr.txt"), "wb") as err:
+            self.proc = subprocess.Popen([self.BIN, "-d", self.dir, "-f", os.path.join(self.dir, "httpd.conf"),
+                                          "-DFOREGROUND"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=err, start_new_session=True)
+        if not _wait_listen(self.port, self.proc, 15):
+            text = self.log()
+            self.stop()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise RuntimeError("apache2 did not listen on %d: %s" % (self.port, text[-1500:]))
+        return self
+
+    def log(self):
+        out = ""
+        for name in ("stderr.txt", "error.log"):
+            try:
+                with open(os.path.join(self.dir, name)) as f:
+                    out += f.read()
+            except OSError:
+                pass
+        return out
+
+    def stop(self):
+        """SIGTERM to the parent (it stops its children), bounded wait, SIGKILL to the parent as
+        a last resort."""
+        if self.proc and self.proc.poll() is None:
+            from portico_test import children_of, proc_stat
+            kids = {k: (proc_stat(k) or (0, 0, 0, 0))[3] for k in children_of(self.proc.pid)}
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(timeout=5)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+            for pid, start in kids.items():  # only the children seen, same start time
+                st = proc_stat(pid)
+                if st and st[3] == start and st[1] != "Z":
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
 
     def __exit__(self, *exc):
         self.stop()

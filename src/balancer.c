@@ -131,7 +131,7 @@ int lbmethod_walk_tiers(const struct lb_view *v,
         int32_t ls = atomic_load_explicit(&v->slots[i]->lbset, memory_order_relaxed);
 
         if (ls > max_lbset)
-            max_lbset = ls;
+            max_lbset = ls > 99 ? 99 : ls; /* the config allows 0..99: never trust shm more */
     }
 
     for (int32_t cur = 0; best < 0 && cur <= max_lbset; cur++) {
@@ -273,8 +273,10 @@ int balancer_sticky_route(const struct proxy_balancer *b, const char *path_query
         len -= (size_t)(sep + 1 - val);
         val = sep + 1;
     }
-    if (len >= routelen)
-        len = routelen - 1;
+    if (len >= routelen) { /* longer than any member's route: a prefix must not match */
+        *used = NULL;
+        return 0;
+    }
     memcpy(route, val, len);
     route[len] = '\0';
     return 1;

@@ -387,6 +387,10 @@ void heartbeat_main(const struct conf *conf, struct slotmem *balancer_shm)
         log_msg(MOD_UNIXD, LL_ALERT, 0, NULL, "heartbeat process refuses to run: %s", err);
         _exit(2);
     }
+    /* Credentials changed: the parent-death signal was cleared, arm it again. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(0);
     if (H.fd >= 0) {
         if (tables_init(balancer_shm) < 0) {
             log_msg(MOD_HEARTMONITOR, LL_ALERT, ENOMEM, NULL, "heartbeat tables");

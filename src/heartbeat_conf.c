@@ -340,7 +340,10 @@ int heartbeat_format_line(char *buf, size_t size, const char *ip, int ready, int
 
 int hcheck_apply(unsigned *status, int *passes, int *fails, int ok, int need_passes, int need_fails)
 {
-    if (*status & (MEMBER_HCFAIL | MEMBER_ERROR)) {
+    /* As httpd's hc_check: only a member the checks themselves took out (C) is re-enabled by
+     * passing checks (which then also clears E); an E set by a worker (connect error,
+     * failonstatus) is left to retry=, and failures keep counting toward C meanwhile. */
+    if (*status & MEMBER_HCFAIL) {
         if (!ok) {
             *passes = 0;
             return 0;

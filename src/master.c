@@ -229,15 +229,13 @@ static unsigned count_children(void)
 
 /* The heartbeat process reads the config and the balancer segment it was forked with, so
  * it is replaced on every restart. */
+static int64_t hb_restart_at; /* a dead heartbeat process is restarted from the 1 s tick */
+
 static void heartbeat_start(void)
 {
-    static int64_t last_start;
-    if (!heartbeat_needed(M.conf))
+    hb_restart_at = 0;
+    if (M.hb_pid != 0 || !heartbeat_needed(M.conf))
         return;
-    /* At most one start a second, should it keep dying. */
-    if (util_now_ms() - last_start < 1000)
-        usleep(200000);
-    last_start = util_now_ms();
     pid_t pid = fork();
     if (pid < 0) {
         log_msg(MOD_HEARTMONITOR, LL_ERROR, errno, NULL, "fork of the heartbeat process");
@@ -248,10 +246,12 @@ static void heartbeat_start(void)
     M.hb_pid = pid;
 }
 
+/* The old process is reaped later as a stray; a new one may start at once. */
 static void heartbeat_stop(void)
 {
     if (M.hb_pid != 0)
         kill(M.hb_pid, SIGTERM);
+    M.hb_pid = 0;
 }
 
 static void signal_children(int sig, int only_old)
@@ -289,7 +289,8 @@ static void reap(void)
                         "heartbeat process %ld died (%s %d), restarting it", (long)pid,
                         WIFSIGNALED(st) ? "signal" : "exit",
                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                heartbeat_start();
+                /* Not at once: one that keeps dying must not spin the master. */
+                hb_restart_at = util_now_ms() + 1000;
             }
             continue;
         }
@@ -500,8 +501,11 @@ static int reload(int graceful)
         conf_free(next);
         return -1;
     }
-    if (M.bal.hdr != NULL)
+    if (M.bal.hdr != NULL) {
+        if (nb.hdr == NULL || strcmp(nb.name, M.bal.name) != 0)
+            slotmem_unlink(M.bal.name); /* PidFile changed, or no balancer any more */
         slotmem_detach(&M.bal);
+    }
     M.bal = nb;
     balancer_set_shm(M.bal.hdr != NULL ? &M.bal : NULL);
     if (mime_load(next, err, sizeof(err)) < 0) {
@@ -652,12 +656,13 @@ int master_run(struct conf *conf, const struct master_options *opt)
 
     log_msg(MOD_MPM_PREFORK, LL_NOTICE, 0, NULL,
             "portico/%s configured -- resuming normal operations", PACKAGE_VERSION);
-    start_servers();
-    heartbeat_start();
+    /* Release the shell first: children must not inherit the notification pipe. */
     if (notify >= 0) {
         (void)!write(notify, "1", 1);
         close(notify);
     }
+    start_servers();
+    heartbeat_start();
 
     int64_t next_tick = util_now_ms() + 1000;
     for (;;) {
@@ -699,6 +704,7 @@ int master_run(struct conf *conf, const struct master_options *opt)
             stopping = 0;
             reload(0);
             start_servers();
+            heartbeat_start(); /* also when the reload failed: TERM took the old one */
         } else if (sig == SIGWINCH) {
             log_msg(MOD_MPM_PREFORK, LL_NOTICE, 0, NULL,
                     "caught SIGWINCH, shutting down gracefully");
@@ -713,6 +719,8 @@ int master_run(struct conf *conf, const struct master_options *opt)
             reap();
             if (!stopping)
                 maintain_spares();
+            if (!stopping && hb_restart_at != 0 && util_now_ms() >= hb_restart_at)
+                heartbeat_start();
             next_tick = util_now_ms() + 1000;
         }
     }

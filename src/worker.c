@@ -495,7 +495,6 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     W.conf = conf;
     W.sb = sb != NULL ? scoreboard_slot(sb, slot) : NULL;
     log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
 
     struct sigaction sa = {.sa_handler = on_graceful};
     sigemptyset(&sa.sa_mask);
@@ -514,10 +513,16 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     sigprocmask(SIG_SETMASK, &unblocked_mask, NULL);
 
     char err[256];
+    pid_t master = getppid();
     if (privdrop_child(conf, err, sizeof(err)) < 0) {
         log_msg(MOD_UNIXD, LL_ALERT, 0, NULL, "worker refuses to serve: %s", err);
         _exit(2);
     }
+    /* Armed after the privilege drop: changing credentials clears the parent-death signal,
+     * and a worker outliving its master would keep the listeners. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != master)
+        _exit(0);
     W.req_arena = arena_create(16384);
     W.buf_cap = CONN_BUF_SIZE;
     W.buf = malloc(W.buf_cap);

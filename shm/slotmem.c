@@ -155,6 +155,15 @@ int slotmem_create(struct slotmem *sm, const char *name, const char *kind, uint3
                  strerror(saved));
         goto fail;
     }
+    /* Reserve the pages now: on a full tmpfs the first store into a sparse mapping would be
+     * a SIGBUS in the master instead of this error. */
+    int fa = posix_fallocate(fd, 0, (off_t)total);
+    if (fa != 0 && fa != EOPNOTSUPP && fa != EINVAL) {
+        saved = fa;
+        snprintf(err, errlen, "cannot reserve %zu bytes for shared memory segment %s: %s", total,
+                 name, strerror(saved));
+        goto fail;
+    }
     map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
         saved = errno;

@@ -13,7 +13,7 @@
 #include "slotmem.h"
 
 #define SB_KIND    "scoreboard"
-#define SB_VERSION 2u /* 2: sb_global gained the gone_* totals */
+#define SB_VERSION 3u /* 2: sb_global gained the gone_* totals; 3: balancer_busy */
 
 /* Apache's mod_status letters. */
 #define SB_STATE_DEAD      '.'
@@ -58,6 +58,7 @@ struct sb_worker_slot {
     char client[48];
     char vhost[64];
     char request[128];
+    _Atomic int32_t balancer_busy; /* balancer slot + 1 this process holds busy, 0 = none */
 };
 
 /* Creates the scoreboard for server_limit workers (master). */

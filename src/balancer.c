@@ -429,11 +429,22 @@ static void account_sticky(const struct lb_view *v, unsigned chosen)
     atomic_fetch_sub_explicit(&v->slots[chosen]->lbstatus, total, memory_order_relaxed);
 }
 
+/* Where this process notes the member slot it holds busy (its scoreboard slot), so the
+ * master can release it when the process dies mid-request. */
+static _Atomic int32_t *busy_note;
+
+void balancer_set_busy_note(_Atomic int32_t *note)
+{
+    busy_note = note;
+}
+
 static void take(const struct lb_view *v, int i, struct balancer_choice *out)
 {
     atomic_fetch_add_explicit(&v->slots[i]->elected, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&v->slots[i]->busy, 1, memory_order_relaxed);
     out->member = v->members[i];
+    if (busy_note != NULL)
+        atomic_store(busy_note, (int32_t)out->member->slot + 1);
 }
 
 int balancer_choose(struct proxy_balancer *b, const char *path_query, const char *cookie,
@@ -502,6 +513,8 @@ void balancer_release(struct proxy_member *m)
 
     if (!s)
         return;
+    if (busy_note != NULL)
+        atomic_store(busy_note, 0);
     cur = atomic_load_explicit(&s->busy, memory_order_relaxed);
     while (cur > 0 && !atomic_compare_exchange_weak(&s->busy, &cur, cur - 1))
         ;

@@ -7,6 +7,7 @@
 #define PORTICO_BALANCER_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "proxy_types.h"
@@ -62,6 +63,11 @@ int balancer_reset(struct proxy_balancer *b);
  * takes no lock. */
 struct balancer_slot;
 void balancer_set_test_slots(struct balancer_slot *base);
+
+/* Where balancer_choose()/balancer_release() note the member slot (+1, 0 = none) this
+ * process holds busy: the worker's scoreboard slot, so the master releases it when the
+ * process dies mid-request (busy would otherwise stay high for good). */
+void balancer_set_busy_note(_Atomic int32_t *note);
 
 /* busy-- when the request through m ends (never below 0). */
 void balancer_release(struct proxy_member *m);

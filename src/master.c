@@ -302,6 +302,15 @@ static void reap(void)
             continue; /* a piped logger or a stray */
         struct child k = M.kids[slot];
         M.kids[slot].pid = 0;
+        /* Died holding a balancer member busy (crash, kill -9, TERM mid-request): release
+         * it, in the segment of its own generation only. */
+        int32_t held = atomic_exchange(&scoreboard_slot(&M.sb, slot)->balancer_busy, 0);
+        if (held > 0 && k.gen == M.gen && M.bal.hdr != NULL) {
+            struct balancer_slot *bs = balancer_shm_slot(&M.bal, (unsigned)(held - 1));
+            int64_t cur = bs != NULL ? atomic_load(&bs->busy) : 0;
+            while (cur > 0 && !atomic_compare_exchange_weak(&bs->busy, &cur, cur - 1))
+                ;
+        }
         scoreboard_slot_clear(scoreboard_slot(&M.sb, slot));
         if (WIFSIGNALED(st) && !(stopping && WTERMSIG(st) == SIGTERM)) {
             log_msg(MOD_MPM_PREFORK, LL_NOTICE, 0, NULL, "child pid %ld exit signal %s (%d)",

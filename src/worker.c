@@ -23,6 +23,7 @@
 #include "http_parse.h"
 #include "io.h"
 #include "log.h"
+#include "balancer.h"
 #include "privdrop.h"
 #include "proxy.h"
 #include "route.h"
@@ -494,6 +495,10 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     (void)generation;
     W.conf = conf;
     W.sb = sb != NULL ? scoreboard_slot(sb, slot) : NULL;
+    if (W.sb != NULL) {
+        atomic_store(&W.sb->balancer_busy, 0);
+        balancer_set_busy_note(&W.sb->balancer_busy);
+    }
     log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
 
     struct sigaction sa = {.sa_handler = on_graceful};

@@ -126,7 +126,8 @@ def bybusyness(p, names, backends):
 
     def slow():
         try:
-            result["r"] = get(p, "/busy/slow?sleep_ms=3000", timeout=15)
+            # long enough that the 6 requests below finish first even under ASan on a slow host
+            result["r"] = get(p, "/busy/slow?sleep_ms=6000", timeout=20)
         except Exception as e:  # noqa: BLE001
             result["e"] = e
     th = threading.Thread(target=slow, daemon=True)
@@ -143,7 +144,7 @@ def bybusyness(p, names, backends):
     other = "B" if holder == "A" else "A"
     T.is_("".join(seq), other * 6,
           "bybusyness: while %s has a request in flight, 6 fast requests all go to %s" % (holder, other))
-    th.join(15)
+    th.join(20)
     T.is_(result.get("r") and result["r"].status, 200, "bybusyness: the slow request completed (%r)"
           % result.get("e"))
     seq, st = sequence(p, "/busy/fast", 4, names)

@@ -411,47 +411,25 @@ oom:
 
 /* ---- render ----------------------------------------------------------------------- */
 
-struct out {
-    char *buf;
-    size_t len;
-    size_t cap; /* usable bytes before the reserved "\n\0" */
-    int full;
-};
+/* The line being rendered: cap excludes the reserved "\n\0". */
 
-static void out_put(struct out *o, const char *s, size_t n)
+static void out_char(struct util_line *o, char c)
 {
-    if (o->full)
-        return;
-    if (n > o->cap - o->len) {
-        n = o->cap - o->len;
-        o->full = 1;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
+    util_line_put(o, &c, 1);
 }
 
-static void out_puts(struct out *o, const char *s)
-{
-    out_put(o, s, strlen(s));
-}
-
-static void out_char(struct out *o, char c)
-{
-    out_put(o, &c, 1);
-}
-
-static void out_ll(struct out *o, long long v)
+static void out_ll(struct util_line *o, long long v)
 {
     char b[24];
     int n = snprintf(b, sizeof(b), "%lld", v);
     if (n > 0)
-        out_put(o, b, (size_t)n);
+        util_line_put(o, b, (size_t)n);
 }
 
 /* ap_escape_logitem(): '"' and '\' get a backslash, \b \n \r \t \v their C spelling, other
  * non-printables (and every byte >= 0x80) \xhh, so a line always parses back unambiguously
  * and request data cannot forge lines. An escape is never split at the cut. */
-static void out_escaped(struct out *o, const char *s, size_t n)
+static void out_escaped(struct util_line *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n && !o->full; i++) {
@@ -459,7 +437,7 @@ static void out_escaped(struct out *o, const char *s, size_t n)
         char e[4];
         size_t en = 2;
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            out_put(o, &s[i], 1);
+            util_line_put(o, &s[i], 1);
             continue;
         }
         e[0] = '\\';
@@ -493,12 +471,12 @@ static void out_escaped(struct out *o, const char *s, size_t n)
             o->full = 1;
             return;
         }
-        out_put(o, e, en);
+        util_line_put(o, e, en);
     }
 }
 
 /* A string value: NULL prints "-", anything else escaped. */
-static void out_str(struct out *o, const char *s)
+static void out_str(struct util_line *o, const char *s)
 {
     if (s == NULL)
         out_char(o, '-');
@@ -508,14 +486,15 @@ static void out_str(struct out *o, const char *s)
 
 /* Every value of a header joined by ", ", as httpd merges repeated request headers (and
  * Set-Cookie in responses); "-" when absent. */
-static void out_header(struct out *o, const struct http_header *h, int n, const char *name, int all)
+static void out_header(struct util_line *o, const struct http_header *h, int n, const char *name,
+                       int all)
 {
     int found = 0;
     for (int i = 0; i < n; i++) {
         if (h[i].name == NULL || !util_strcaseeq(h[i].name, name))
             continue;
         if (found)
-            out_puts(o, ", ");
+            util_line_puts(o, ", ");
         if (h[i].value != NULL)
             out_escaped(o, h[i].value, strlen(h[i].value));
         found = 1;
@@ -527,7 +506,7 @@ static void out_header(struct out *o, const struct http_header *h, int n, const 
 }
 
 /* %{name}C: the value of one cookie among all Cookie headers. */
-static void out_cookie(struct out *o, const struct http_request *req, const char *name)
+static void out_cookie(struct util_line *o, const struct http_request *req, const char *name)
 {
     size_t nlen = strlen(name);
     if (req != NULL) {
@@ -559,7 +538,7 @@ static void out_cookie(struct out *o, const struct http_request *req, const char
 static const char *const mon_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-static void out_time(struct out *o, const struct al_item *it, const struct accesslog_info *in)
+static void out_time(struct util_line *o, const struct al_item *it, const struct accesslog_info *in)
 {
     struct timespec t = in->start;
     if (it->time_end && in->duration_us > 0) {
@@ -582,11 +561,11 @@ static void out_time(struct out *o, const struct al_item *it, const struct acces
         return;
     case SUB_TIME_MSEC_FRAC:
         n = snprintf(b, sizeof(b), "%03ld", (long)(t.tv_nsec / 1000000));
-        out_put(o, b, (size_t)n);
+        util_line_put(o, b, (size_t)n);
         return;
     case SUB_TIME_USEC_FRAC:
         n = snprintf(b, sizeof(b), "%06ld", (long)(t.tv_nsec / 1000));
-        out_put(o, b, (size_t)n);
+        util_line_put(o, b, (size_t)n);
         return;
     default:
         break;
@@ -604,7 +583,7 @@ static void out_time(struct out *o, const struct al_item *it, const struct acces
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
         size_t sn = strftime(b, sizeof(b), it->arg, &tm);
 #pragma GCC diagnostic pop
-        out_put(o, b, sn);
+        util_line_put(o, b, sn);
         return;
     }
     char z[8];
@@ -614,11 +593,11 @@ static void out_time(struct out *o, const struct al_item *it, const struct acces
                  mon_names[(unsigned)tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                  tm.tm_sec, z);
     if (n > 0)
-        out_put(o, b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
+        util_line_put(o, b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
 }
 
 /* %V: the Host the client asked for, without its port (UseCanonicalName Off). */
-static void out_server_name(struct out *o, const struct accesslog_info *in)
+static void out_server_name(struct util_line *o, const struct accesslog_info *in)
 {
     const char *h = in->req != NULL ? in->req->host : NULL;
     if (h == NULL || *h == '\0') {
@@ -647,7 +626,8 @@ static int status_matches(const struct al_item *it, int status)
     return it->negate ? !hit : hit;
 }
 
-static void render_item(struct out *o, const struct al_item *it, const struct accesslog_info *in)
+static void render_item(struct util_line *o, const struct al_item *it,
+                        const struct accesslog_info *in)
 {
     const struct http_request *req = in->req;
     if (it->n_status > 0 && !status_matches(it, in->status)) {
@@ -660,7 +640,7 @@ static void render_item(struct out *o, const struct al_item *it, const struct ac
         if (it->kind == AL_ARG_ECHO)
             out_escaped(o, it->arg, it->arg_len);
         else
-            out_put(o, it->arg, it->arg_len);
+            util_line_put(o, it->arg, it->arg_len);
         break;
     case AL_CLIENT_IP:
         out_str(o, in->client_ip);
@@ -728,7 +708,7 @@ static void render_item(struct out *o, const struct al_item *it, const struct ac
         if (it->sub == SUB_HEXTID) {
             char b[24];
             int n = snprintf(b, sizeof(b), "%lx", pid);
-            out_put(o, b, (size_t)n);
+            util_line_put(o, b, (size_t)n);
         } else {
             out_ll(o, pid);
         }
@@ -769,7 +749,7 @@ static void render_item(struct out *o, const struct al_item *it, const struct ac
     case AL_USER:
         /* httpd prints an empty user as "" so the field still counts as one. */
         if (in->remote_user != NULL && in->remote_user[0] == '\0')
-            out_puts(o, "\"\"");
+            util_line_puts(o, "\"\"");
         else
             out_str(o, in->remote_user);
         break;
@@ -805,7 +785,7 @@ size_t accesslog_render(const struct accesslog_format *f, const struct accesslog
             buf[0] = '\n';
         return cap;
     }
-    struct out o = {buf, 0, cap - 2, 0};
+    struct util_line o = {buf, 0, cap - 2, 0};
     for (int i = 0; f != NULL && i < f->n_items && !o.full; i++)
         render_item(&o, &f->items[i], info);
     buf[o.len++] = '\n';

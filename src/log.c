@@ -48,35 +48,11 @@ int log_enabled(enum module_id m, enum log_level lvl)
     return (int)lvl <= max;
 }
 
-/* A growing line in a fixed buffer; bytes past the end are dropped. One byte is always
- * kept free for the final '\n'. */
-struct line {
-    char *buf;
-    size_t len;
-    size_t cap; /* usable bytes, excluding the byte kept for '\n' */
-    int full;   /* set once something was cut: nothing more is appended */
-};
-
-static void line_put(struct line *ln, const char *s, size_t n)
-{
-    if (ln->full)
-        return;
-    if (n > ln->cap - ln->len) {
-        n = ln->cap - ln->len;
-        ln->full = 1;
-    }
-    memcpy(ln->buf + ln->len, s, n);
-    ln->len += n;
-}
-
-static void line_puts(struct line *ln, const char *s)
-{
-    line_put(ln, s, strlen(s));
-}
+/* Lines are built in a util_line whose cap keeps one byte free for the final '\n'. */
 
 /* Appends s with control characters escaped, so a message carrying request data (a header
  * value, a path) cannot forge a second log line or drive a terminal. */
-static void line_put_escaped(struct line *ln, const char *s, size_t n)
+static void line_put_escaped(struct util_line *ln, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -84,7 +60,7 @@ static void line_put_escaped(struct line *ln, const char *s, size_t n)
         char e[4];
         size_t en = 2;
         if (c >= 0x20 && c != 0x7f) {
-            line_put(ln, (const char *)&s[i], 1);
+            util_line_put(ln, (const char *)&s[i], 1);
             continue;
         }
         e[0] = '\\';
@@ -108,7 +84,7 @@ static void line_put_escaped(struct line *ln, const char *s, size_t n)
             ln->full = 1;
             return;
         }
-        line_put(ln, e, en);
+        util_line_put(ln, e, en);
     }
 }
 
@@ -118,7 +94,7 @@ static const char *const mon_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun"
 
 /* "[Wed Oct 11 14:32:52.123456 2000] ": names from our own tables, so a setlocale() call
  * elsewhere cannot change the format that log parsers expect. */
-static void line_put_time(struct line *ln)
+static void line_put_time(struct util_line *ln)
 {
     struct timespec ts;
     struct tm tm;
@@ -132,7 +108,7 @@ static void line_put_time(struct line *ln)
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000),
                      tm.tm_year + 1900);
     if (n > 0)
-        line_put(ln, tbuf, (size_t)n < sizeof(tbuf) ? (size_t)n : sizeof(tbuf) - 1);
+        util_line_put(ln, tbuf, (size_t)n < sizeof(tbuf) ? (size_t)n : sizeof(tbuf) - 1);
 }
 
 static void write_line(int fd, const char *buf, size_t len)
@@ -160,26 +136,26 @@ void log_vmsg(enum module_id m, enum log_level lvl, int errnum, const char *clie
     int saved_errno = errno;
     char buf[LOG_LINE_MAX];
     char msg[LOG_LINE_MAX];
-    struct line ln = {buf, 0, sizeof(buf) - 1, 0};
+    struct util_line ln = {buf, 0, sizeof(buf) - 1, 0};
 
     line_put_time(&ln);
-    line_puts(&ln, "[");
-    line_puts(&ln, ((int)m >= 0 && m < MOD_COUNT && modules_builtin[m].name != NULL)
-                       ? modules_builtin[m].name
-                       : "core");
-    line_puts(&ln, ":");
+    util_line_puts(&ln, "[");
+    util_line_puts(&ln, ((int)m >= 0 && m < MOD_COUNT && modules_builtin[m].name != NULL)
+                            ? modules_builtin[m].name
+                            : "core");
+    util_line_puts(&ln, ":");
     const char *lname = log_level_name(lvl);
-    line_puts(&ln, lname != NULL ? lname : "error");
-    line_puts(&ln, "] ");
+    util_line_puts(&ln, lname != NULL ? lname : "error");
+    util_line_puts(&ln, "] ");
 
     char pbuf[32];
     int pn = snprintf(pbuf, sizeof(pbuf), "[pid %ld] ", (long)getpid());
     if (pn > 0)
-        line_put(&ln, pbuf, (size_t)pn);
+        util_line_put(&ln, pbuf, (size_t)pn);
     if (client != NULL) {
-        line_puts(&ln, "[client ");
+        util_line_puts(&ln, "[client ");
         line_put_escaped(&ln, client, strlen(client));
-        line_puts(&ln, "] ");
+        util_line_puts(&ln, "] ");
     }
 
     int mn = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -187,11 +163,11 @@ void log_vmsg(enum module_id m, enum log_level lvl, int errnum, const char *clie
         line_put_escaped(&ln, msg, (size_t)mn < sizeof(msg) ? (size_t)mn : sizeof(msg) - 1);
     if (errnum != 0) {
         char ebuf[256];
-        line_puts(&ln, ": ");
+        util_line_puts(&ln, ": ");
         /* strerror_r's GNU/XSI split is not worth it: strerror() is only unsafe with threads,
          * and portico's processes are single-threaded. */
         util_strlcpy(ebuf, strerror(errnum), sizeof(ebuf));
-        line_puts(&ln, ebuf);
+        util_line_puts(&ln, ebuf);
     }
     buf[ln.len++] = '\n';
     write_line(log_fd >= 0 ? log_fd : STDERR_FILENO, buf, ln.len);

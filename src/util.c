@@ -69,3 +69,20 @@ int64_t util_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void util_line_put(struct util_line *ln, const char *s, size_t n)
+{
+    if (ln->full)
+        return;
+    if (n > ln->cap - ln->len) {
+        n = ln->cap - ln->len;
+        ln->full = 1;
+    }
+    memcpy(ln->buf + ln->len, s, n);
+    ln->len += n;
+}
+
+void util_line_puts(struct util_line *ln, const char *s)
+{
+    util_line_put(ln, s, strlen(s));
+}

@@ -19,6 +19,17 @@ int util_parse_ll(const char *s, long long min, long long max, long long *out);
 int util_strcaseeq(const char *a, const char *b);
 int util_strncaseeq(const char *a, const char *b, size_t n);
 
+/* A line built in a fixed buffer (log lines): what does not fit is dropped, never overflows;
+ * `full` tells that something was cut. The caller keeps its own room for a final '\n'. */
+struct util_line {
+    char *buf;
+    size_t len;
+    size_t cap; /* usable bytes */
+    int full;
+};
+void util_line_put(struct util_line *ln, const char *s, size_t n);
+void util_line_puts(struct util_line *ln, const char *s);
+
 /* Milliseconds on CLOCK_MONOTONIC: the base of every deadline in portico. */
 int64_t util_now_ms(void);
 

@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "conf_lex.h"
 #include "conf_registry.h"
+#include "rewrite.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -830,6 +831,7 @@ struct conf *conf_load(const struct conf_options *opt, char *errbuf, size_t errl
         conf_finish_proxy(&cmd);
         conf_finish_headers(&cmd);
         conf_finish_acl(&cmd);
+        conf_finish_rewrite(&cmd);
     }
     if (p.nerrors > 0) {
         arena_destroy(c->arena);

@@ -106,6 +106,11 @@ extern const struct conf_table conf_table_headers;   /* headers_conf.c (mod_head
 extern const struct conf_table conf_table_env;       /* env_conf.c (mod_env) */
 extern const struct conf_table conf_table_heartbeat; /* heartbeat_conf.c (heartmonitor) */
 extern const struct conf_table conf_table_acl;       /* acl_conf.c (authz_core/host, compat) */
+extern const struct conf_table conf_table_rewrite;   /* rewrite_conf.c (mod_rewrite) */
+extern const struct conf_table conf_table_dbd;       /* rewrite_map_dbd.c (mod_dbd) */
+extern const struct conf_table conf_table_secrule;   /* secrule_conf.c (mod_security2 subset) */
+extern const struct conf_table conf_table_setenvif;  /* setenvif.c (mod_setenvif) */
+extern const struct conf_table conf_table_status;    /* status_conf.c (SetHandler, mod_status) */
 
 /* Runs one directive: lookup, context and argument checks, handler. Returns NULL or the
  * message "Directive: problem" (the caller adds "file:line: "). */

@@ -100,6 +100,11 @@ struct env_conf;          /* env.h: SetEnv / UnsetEnv / PassEnv */
 struct acl_conf;          /* acl.h: Require, Order/Allow/Deny/Satisfy */
 struct proxy_global_conf; /* proxy_types.h: every backend worker */
 struct heartbeat_conf;    /* heartbeat.h: mod_heartmonitor */
+struct rewrite_conf;      /* rewrite.h: mod_rewrite (server/vhost only) */
+struct rewrite_map;       /* rewrite.h */
+struct secrule_conf;      /* secrule.h: the ModSecurity subset */
+struct setenvif_conf;     /* setenvif.h: SetEnvIf, BrowserMatch, SetEnvIfExpr */
+struct dbd_conf;          /* rewrite_map_dbd.c: DBDriver, DBDParams */
 
 struct conf_customlog {
     char *path;   /* absolute (ServerRoot applied) or "|program" */
@@ -160,6 +165,8 @@ struct conf_dir {
     struct headers_conf *headers;
     struct env_conf *env;
     struct acl_conf *acl;
+    struct setenvif_conf *setenvif; /* SetEnvIf in this section (run after routing) */
+    char *handler;                  /* SetHandler (lower case; "none" = NULL), NULL = inherit */
     struct conf_dir *parent;
     const char *file;
     int line;
@@ -203,6 +210,10 @@ struct conf_server {
     struct proxy_srv_conf *proxy;
     struct headers_conf *headers;
     struct env_conf *env;
+    struct rewrite_conf *rewrite;   /* NULL = no mod_rewrite directive in this server */
+    struct secrule_conf *secrule;   /* NULL = none */
+    struct setenvif_conf *setenvif; /* NULL = none */
+    struct dbd_conf *dbd;           /* NULL = none (a vhost inherits the main server's) */
     const char *file;
     int line;
     struct conf_server *next;
@@ -249,6 +260,10 @@ struct conf {
     struct conf_msg *warnings; /* emitted while loading, in order */
     struct proxy_global_conf *proxy;
     struct heartbeat_conf *heartbeat; /* heartbeat.h: HeartbeatListen etc.; NULL = none set */
+    struct rewrite_map *rewrite_maps; /* every RewriteMap, conf-wide (next_global) */
+    unsigned n_rewrite_maps;
+    void *rewrite_prg;   /* runtime state of prg: maps (rewrite_map_prg.c), NULL = none */
+    int extended_status; /* ExtendedStatus, default On (as httpd 2.3.6+) */
 };
 
 struct conf_msg {

@@ -42,6 +42,7 @@ struct request {
     int error_page;                /* sending portico's own error page (Header always only) */
     const struct conf_server *srv; /* chosen virtual host */
     char *path;                    /* normalised path */
+    const char *uri;               /* decoded URL-path (httpd's r->uri), set by routing */
     struct timespec start;         /* CLOCK_REALTIME */
     int64_t start_mono_us;
     int status;

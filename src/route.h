@@ -49,6 +49,15 @@ struct route_decision {
     const char *proxy_name; /* the URL <Proxy> sections were matched against */
     int server_timeout_ms;  /* ROUTE_PROXY: ProxyTimeout -> Timeout of the server, without
                              * any worker's timeout= (added for balancers) */
+    /* Added for mod_rewrite (and SetHandler): */
+    const char *location;   /* ROUTE_STATUS 3xx: the Location of a redirect */
+    const char *handler;    /* SetHandler / [H=]: "server-status", ... NULL = default */
+    const char *force_type; /* [T=]: Content-Type of a local answer, NULL = by extension */
+    char **set_cookies;     /* [CO=]: Set-Cookie values sent on every response */
+    int n_set_cookies;
+    const char *vary;       /* header names rewrite conditions read, for Vary */
+    int nocanon;            /* [P,NE]: send the URL as is */
+    const char *local_path; /* ROUTE_LOCAL after a rewrite: the URL-path to serve */
 };
 
 /* Decides for r (uses r->srv, r->path (normalised), r->h, r->c->client_ip, r->arena).

@@ -10,7 +10,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${PORTICO_N
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq build-essential autoconf automake pkg-config libssl-dev \
-        libpcre2-dev libgdbm-dev libcap-dev python3 curl clang-format apache2 groff-base socat \
+        libpcre2-dev libgdbm-dev libcap-dev libsqlite3-dev libpq-dev postgresql python3 curl \
+        clang-format apache2 groff-base socat \
         >/dev/null || { echo "apt-get install failed"; exit 1; }
 fi
 

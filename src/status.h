@@ -1,0 +1,48 @@
+/* Status output: the scoreboard and the balancer table, formatted (status_format.c, shared
+ * by the server-status handler and tools/portico-status) and served over HTTP
+ * (status_handler.c: `SetHandler server-status` and `SetHandler portico-metrics`). */
+#ifndef PORTICO_STATUS_H
+#define PORTICO_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct request;
+struct slotmem;
+struct conf;
+
+enum status_format {
+    STATUS_TEXT,      /* aligned columns (portico-status default) */
+    STATUS_HTML,      /* server-status page */
+    STATUS_AUTO,      /* httpd's server-status?auto fields */
+    STATUS_JSON,      /* ?json, --json */
+    STATUS_PROMETHEUS /* portico-metrics, --prometheus */
+};
+
+/* A growing output buffer (malloc'd; the caller frees buf). */
+struct status_buf {
+    char *buf;
+    size_t len, cap;
+    int oom;
+};
+
+struct status_source {
+    const struct slotmem *scoreboard; /* may be NULL (no server) */
+    const struct slotmem *balancers;  /* may be NULL (no balancer configured) */
+    const struct conf *conf;          /* names of balancers and members; may be NULL in tools
+                                       * that only have the segments */
+    int extended;                     /* ExtendedStatus On: per-worker request details */
+    int64_t now_ms;                   /* CLOCK_REALTIME */
+};
+
+/* Formats everything in the given format into out. Returns 0, or -1 when out of memory. */
+int status_format(const struct status_source *src, enum status_format fmt, struct status_buf *out);
+
+/* The handlers, dispatched by worker.c on r->handler. */
+int status_handle_server_status(struct request *r, int64_t deadline);
+int status_handle_metrics(struct request *r, int64_t deadline);
+
+/* The worker's segments (set by worker.c after fork; the balancer one is balancer_get_shm()). */
+void status_set_scoreboard(const struct slotmem *sb);
+
+#endif

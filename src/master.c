@@ -24,6 +24,7 @@
 #include "balancer.h"
 #include "balancer_slot.h"
 #include "heartbeat.h"
+#include "rewrite_map.h"
 #include "scoreboard.h"
 #include "slotmem.h"
 #include "util.h"
@@ -275,6 +276,8 @@ static void reap(void)
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (rewrite_maps_reap(M.conf, pid, st))
+            continue;
         if (pid == M.hb_pid) {
             M.hb_pid = 0;
             /* Exit 2: it could not drop privileges, and never will: do not loop. */
@@ -529,8 +532,20 @@ static int reload(int graceful)
         if (next->max_request_workers > next->server_limit)
             next->max_request_workers = next->server_limit;
     }
+    /* httpd starts map programs anew on every restart; the old ones see EOF once the
+     * last old worker is gone. A new program that cannot start fails the restart. */
+    if (rewrite_maps_start(next, next->main->error_log_fd, err, sizeof(err)) < 0) {
+        log_msg(MOD_REWRITE, LL_ERROR, 0, NULL, "restart failed, keeping the old configuration: %s",
+                err);
+        rewrite_maps_stop(next);
+        listeners_close(next);
+        logs_close(next);
+        conf_free(next);
+        return -1;
+    }
     struct conf *old = M.conf;
     M.conf = next;
+    rewrite_maps_stop(old);
     listeners_close(old); /* only those the new config no longer listens on */
     logs_close(old);
     conf_free(old);
@@ -650,6 +665,14 @@ int master_run(struct conf *conf, const struct master_options *opt)
 
     log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
     log_warnings(conf);
+    /* After daemonize(): map programs must be this process's children, to be reaped. */
+    if (rewrite_maps_start(conf, conf->main->error_log_fd, err, sizeof(err)) < 0) {
+        log_msg(MOD_REWRITE, LL_EMERG, 0, NULL, "%s", err);
+        fprintf(stderr, "portico: %s\n", err);
+        rewrite_maps_stop(conf);
+        shutdown_files();
+        goto fail;
+    }
 
     if (opt->single) {
         atomic_store(&scoreboard_slot(&M.sb, 0)->pid, (int32_t)getpid());
@@ -737,6 +760,7 @@ int master_run(struct conf *conf, const struct master_options *opt)
         signal_children(SIGTERM, 0);
         wait_children(10, 1);
     }
+    rewrite_maps_stop(M.conf);
     shutdown_files();
     listeners_close(M.conf);
     logs_close(M.conf);

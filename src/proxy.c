@@ -50,6 +50,7 @@
 #include "balancer.h"
 #include "env.h"
 #include "headers.h"
+#include "route.h"
 #include "http_chunked.h"
 #include "http_parse.h"
 #include "http_response.h"
@@ -970,7 +971,8 @@ static int send_client_head(struct px *p, const struct http_response *resp, enum
     int status = resp->status;
     if (client_headers(p, resp, 0, &h, &n) < 0)
         return 500;
-    if (headers_apply_response(r, p->d, status, &h, &n) < 0)
+    if (route_add_response_headers(r, p->d, &h, &n) < 0 ||
+        headers_apply_response(r, p->d, status, &h, &n) < 0)
         return 500;
     respond_decide_keepalive(r, status, mode != OUT_CLOSE);
 

@@ -319,6 +319,51 @@ static const char *worker_get(struct conf_cmd *cmd, const struct url_parts *u, i
     return err;
 }
 
+/* A worker for a URL chosen at run time (RewriteRule [P]): the configured worker it falls
+ * under, or, as httpd's default worker, a throwaway one in the request's arena that pools
+ * nothing and never holds an error state (each request resolves and connects afresh). */
+struct proxy_worker *proxy_worker_for_url(const struct conf *c, struct arena *a, const char *url,
+                                          const char **err)
+{
+    struct conf_cmd cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.conf = (struct conf *)c;
+    cmd.arena = a;
+    struct url_parts u;
+    *err = parse_url(&cmd, url, 0, &u);
+    if (*err != NULL)
+        return NULL;
+    struct proxy_worker *w = find_worker(c, &u);
+    if (w != NULL)
+        return w;
+    w = arena_calloc(a, 1, sizeof(*w));
+    if (w == NULL) {
+        *err = "out of memory";
+        return NULL;
+    }
+    w->scheme = u.scheme;
+    w->host = u.host;
+    w->port = u.port;
+    w->path = "";
+    int non_default = u.port != default_port(u.scheme);
+    w->name = arena_printf(a, "%s://%s", u.scheme, host_with_port(a, u.host, u.port, non_default));
+    w->hostport = host_with_port(a, u.host, u.port, non_default && u.port != 80);
+    if (w->name == NULL || w->hostport == NULL) {
+        *err = "out of memory";
+        return NULL;
+    }
+    w->timeout_ms = w->connect_timeout_ms = w->ttl_ms = CONF_UNSET;
+    w->retry_ms = 0;
+    w->keepalive = 0;
+    w->max = 1;
+    w->disablereuse = 1;
+    w->flushwait_ms = 10;
+    w->index = c->proxy != NULL ? c->proxy->n_workers : 0;
+    w->file = "RewriteRule [P]";
+    *err = resolve(&cmd, w);
+    return *err == NULL ? w : NULL;
+}
+
 /* ---- worker parameters ---- */
 
 static const char *parse_onoff(const char *v, int *out)

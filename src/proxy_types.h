@@ -230,6 +230,14 @@ void proxy_conf_dump(const struct conf *c, FILE *out);
  * RewriteRule [P] engine, at load (undefined name = config error) and per request. */
 struct proxy_balancer *proxy_balancer_find(const struct conf *c, const char *url);
 
+/* The worker a run-time URL (RewriteRule [P]) uses: the configured worker with the same
+ * scheme, host, port and longest path prefix, else a non-pooling default worker allocated
+ * in arena `a` (its index is n_workers: the slot every such worker shares). NULL with a
+ * message in *err for a URL portico cannot proxy to (scheme, unresolvable host). */
+struct arena;
+struct proxy_worker *proxy_worker_for_url(const struct conf *c, struct arena *a, const char *url,
+                                          const char **err);
+
 /* httpd's "<Proxy url key=value ...>": the parameters after the URL, applied as a ProxySet
  * inside the section `dir` (balancer or worker parameters). For the <Proxy> section handler
  * (core_conf.c); returns NULL or an error message. */

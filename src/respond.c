@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "headers.h"
+#include "route.h"
 #include "http_parse.h"
 #include "io.h"
 #include "static_file.h"
@@ -112,6 +113,8 @@ int respond_send_head(struct request *r, int status, const struct resp_header *h
         h[i].name_len = strlen(hdrs[i].name);
         h[i].value_len = strlen(hdrs[i].value);
     }
+    if (route_add_response_headers(r, r->route, &h, &n) < 0)
+        return -1;
     if (r->srv != NULL) {
         int rc = r->error_page ? headers_apply_error_response(r, r->route, status, &h, &n)
                                : headers_apply_response(r, r->route, status, &h, &n);

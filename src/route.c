@@ -20,6 +20,8 @@
 
 #include "acl.h"
 #include "arena.h"
+#include "env.h"
+#include "rewrite.h"
 #include "uri_norm.h"
 #include "util.h"
 
@@ -593,6 +595,16 @@ static const char *pass_text(struct arena *a, const struct proxy_pass *p, const 
                         p->exclude ? "!" : p->url, p->file, p->line, extra);
 }
 
+/* SetHandler of the most specific section that sets one ("none" is stored as ""). As in
+ * httpd, a ProxyPass match wins over SetHandler, so only local answers get here. */
+static const char *section_handler(const struct route_decision *d)
+{
+    for (int i = d->n_sections - 1; i >= 0; i--)
+        if (d->sections[i]->handler != NULL)
+            return d->sections[i]->handler[0] ? d->sections[i]->handler : NULL;
+    return NULL;
+}
+
 static int decide_status(struct route_decision *d, int status, const char *why)
 {
     d->outcome = ROUTE_STATUS;
@@ -600,6 +612,53 @@ static int decide_status(struct route_decision *d, int status, const char *why)
     if (why != NULL)
         d->why = why;
     return 0;
+}
+
+/* Builds the proxy target of a RewriteRule [P] URL (httpd's "proxy:" filename): a
+ * balancer:// URL or a worker, the path canonicalised unless [NE] (nocanon), the query
+ * passed on as mod_proxy_http does with r->args. Returns 0 or an HTTP status. */
+static int rewrite_target(struct rctx *x, const struct conf *conf, const char *url, int nocanon,
+                          struct route_decision *d)
+{
+    const char *q = strchr(url, '?');
+    size_t ulen = q ? (size_t)(q - url) : strlen(url);
+    char *base = arena_strndup(x->a, url, ulen);
+    if (base == NULL)
+        return 500;
+    const char *query = q && q[1] != '\0' ? q + 1 : NULL;
+    if (query != NULL && has_ctl(query))
+        return 403;
+    size_t alen = authority_len(base, 0);
+    const char *fpath = alen ? base + alen : "";
+    if (util_strncaseeq(base, "balancer://", 11)) {
+        d->balancer = proxy_balancer_find(conf, base);
+        if (d->balancer == NULL) {
+            d->why = arena_printf(x->a, "no balancer for '%s'", base);
+            return 500;
+        }
+    } else {
+        const char *err = NULL;
+        d->worker = proxy_worker_for_url(conf, x->a, base, &err);
+        if (d->worker == NULL) {
+            d->why = arena_printf(x->a, "cannot proxy to '%s': %s", base, err ? err : "no memory");
+            return err != NULL && strstr(err, "resolve") != NULL ? 502 : 500;
+        }
+    }
+    char *path = nocanon ? (char *)fpath : canon_path(x->a, fpath);
+    if (path == NULL)
+        return 500;
+    if (path[0] == '\0')
+        path = "/";
+    d->backend_target = query ? arena_printf(x->a, "%s?%s", path, query) : arena_strdup(x->a, path);
+    if (d->balancer != NULL)
+        d->url = arena_printf(x->a, "%s%s", d->balancer->name, d->backend_target);
+    else
+        d->url = arena_printf(x->a, "%s://%s%s", d->worker->scheme, d->worker->hostport,
+                              d->backend_target);
+    d->proxy_name = arena_strdup(x->a, url);
+    d->outcome = ROUTE_PROXY;
+    d->nocanon = nocanon;
+    return d->url && d->backend_target ? 0 : 500;
 }
 
 int route_request(const struct conf *conf, struct request *r, struct route_decision *d)
@@ -625,6 +684,49 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
     if (rc != 0 || memchr(dpath, '\0', dlen) != NULL)
         return decide_status(d, rc ? rc : 404, "undecodable path");
     dpath[dlen] = '\0';
+    r->uri = dpath;
+
+    /* 0. mod_rewrite's server rules (translate_name runs it before mod_proxy). */
+    struct rewrite_result rw;
+    rewrite_translate(conf, srv, r, dpath, &rw);
+    d->set_cookies = rw.set_cookies;
+    d->n_set_cookies = rw.n_set_cookies;
+    d->vary = rw.vary;
+    d->force_type = rw.type;
+    d->handler = rw.handler;
+    int rw_status = 0, rewritten = 0;
+    switch (rw.outcome) {
+    case RW_DECLINED:
+        break;
+    case RW_STATUS:
+        return decide_status(d, rw.status, rw.why);
+    case RW_REDIRECT:
+        d->location = rw.url;
+        return decide_status(d, rw.status, rw.why);
+    case RW_PROXY:
+        rw_status = rewrite_target(&x, conf, rw.url, rw.nocanon, d);
+        if (rw_status == 0)
+            d->why = rw.why;
+        rewritten = 1;
+        break;
+    case RW_LOCAL:
+    case RW_PASSTHROUGH:
+        /* The new URL-path and query replace the request's for everything below. */
+        if (rw.uri == NULL || rw.uri[0] != '/')
+            return decide_status(d, 400, rw.why);
+        dpath = rw.uri;
+        dlen = strlen(dpath);
+        spath = arena_alloc(x.a, dlen + 1);
+        if (spath == NULL)
+            return decide_status(d, 500, "out of memory");
+        r->h.query = rw.query;
+        if (rw.outcome == RW_LOCAL) {
+            d->local_path = dpath;
+            d->why = rw.why;
+            rewritten = 1;
+        }
+        break;
+    }
     uri_strip_params(dpath, dlen, spath);
     int has_params = strcmp(spath, dpath) != 0;
 
@@ -633,8 +735,11 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
     const struct proxy_pass *hit = NULL, *excluded = NULL;
     size_t len = 0, slen;
     int by_stripped = 0;
-    const struct proxy_pass *loc_s = has_params ? location_pass(&x, spath) : NULL;
-    const struct proxy_pass *loc_n = location_pass(&x, dpath);
+    /* A rule that mapped the request (and env no-proxy, set early by SetEnvIf) keeps
+     * ProxyPass out, as mod_proxy's translate hook never runs then. */
+    int skip_pass = rewritten || env_get(r, "no-proxy") != NULL;
+    const struct proxy_pass *loc_s = has_params && !skip_pass ? location_pass(&x, spath) : NULL;
+    const struct proxy_pass *loc_n = skip_pass ? NULL : location_pass(&x, dpath);
     if (loc_s != NULL && loc_s->exclude && pass_matches(&x, loc_s, spath, &slen)) {
         excluded = loc_s;
         by_stripped = 1;
@@ -648,7 +753,7 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
             hit = loc_n;
         }
     }
-    if (hit == NULL && excluded == NULL && srv->proxy != NULL) {
+    if (hit == NULL && excluded == NULL && srv->proxy != NULL && !skip_pass) {
         for (const struct proxy_pass *p = srv->proxy->passes; p != NULL; p = p->next) {
             if (p->exclude) {
                 if (pass_matches(&x, p, dpath, &len)) {
@@ -676,6 +781,8 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         status = build_target(&x, r, hit, dpath, len, d);
         if (d->why == NULL)
             d->why = pass_text(x.a, hit, "");
+    } else if (rewritten) {
+        status = rw_status;
     } else {
         d->outcome = ROUTE_LOCAL;
         d->why = excluded
@@ -700,7 +807,7 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         /* The stripped path also needs its own backend name: "/x/a/..;/admin" reaches
          * "http://b/x/admin" on a servlet backend, which <Proxy .../x/admin> must see. */
         const char *snames[2] = {NULL, NULL};
-        if (pname != NULL)
+        if (pname != NULL && hit != NULL)
             stripped_proxy_names(&x, hit, spath, pname, snames);
         for (int k = 0; k < 2 && deny == NULL; k++) {
             if (k == 1 && snames[1] == NULL)
@@ -721,5 +828,41 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         return decide_status(d, status, arena_printf(x.a, "%s: status %d", d->why, status));
     if (d->outcome == ROUTE_PROXY)
         effective_settings(srv, d);
+    else if (d->handler == NULL)
+        d->handler = section_handler(d);
+    return 0;
+}
+
+int route_add_response_headers(struct request *r, const struct route_decision *d,
+                               struct http_header **hdrs, int *n)
+{
+    if (d == NULL || (d->n_set_cookies == 0 && d->vary == NULL))
+        return 0;
+    struct http_header *h = arena_alloc(r->arena, sizeof(*h) * (size_t)(*n + d->n_set_cookies + 1));
+    if (h == NULL)
+        return -1;
+    if (*n > 0)
+        memcpy(h, *hdrs, sizeof(*h) * (size_t)*n);
+    int k = *n;
+    for (int i = 0; i < d->n_set_cookies; i++)
+        h[k++] =
+            (struct http_header){"Set-Cookie", d->set_cookies[i], 10, strlen(d->set_cookies[i])};
+    if (d->vary != NULL) {
+        int merged = 0;
+        for (int i = 0; i < k && !merged; i++) {
+            if (!util_strcaseeq(h[i].name, "Vary"))
+                continue;
+            char *v = arena_printf(r->arena, "%.*s, %s", (int)h[i].value_len, h[i].value, d->vary);
+            if (v == NULL)
+                return -1;
+            h[i].value = v;
+            h[i].value_len = strlen(v);
+            merged = 1;
+        }
+        if (!merged)
+            h[k++] = (struct http_header){"Vary", (char *)d->vary, 4, strlen(d->vary)};
+    }
+    *hdrs = h;
+    *n = k;
     return 0;
 }

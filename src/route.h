@@ -75,6 +75,12 @@ const struct conf_dir *route_last_section_with(const struct route_decision *d, s
 void route_worker_timeouts(const struct route_decision *d, const struct proxy_worker *w,
                            int *timeout_ms, int *connect_timeout_ms);
 
+/* Adds what routing decided about the response to a header list: mod_rewrite's [CO=]
+ * cookies (Set-Cookie, on every response) and the Vary names its conditions read (merged
+ * into an existing Vary). Returns 0 or -1 (out of memory). */
+int route_add_response_headers(struct request *r, const struct route_decision *d,
+                               struct http_header **hdrs, int *n);
+
 /* Whether ProxyErrorOverride replaces a backend response with this status for d. */
 int route_error_override(const struct route_decision *d, int status);
 

@@ -16,12 +16,15 @@
 #include "io.h"
 #include "mime.h"
 #include "respond.h"
+#include "route.h"
 #include "uri_norm.h"
 #include "util.h"
 
 static const char *content_type(struct request *r, const char *file)
 {
-    const char *t = mime_type_for(r->srv, file);
+    /* RewriteRule [T=] forces the type, as httpd's forced_type. */
+    const char *t =
+        r->route && r->route->force_type ? r->route->force_type : mime_type_for(r->srv, file);
     if (t == NULL)
         return NULL;
     const char *cs = r->srv->add_default_charset;

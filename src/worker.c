@@ -29,9 +29,13 @@
 #include "route.h"
 #include "env.h"
 #include "respond.h"
+#include "rewrite_map.h"
 #include "scoreboard.h"
 #include "static_file.h"
 #include "uri_norm.h"
+#include "secrule.h"
+#include "setenvif.h"
+#include "status.h"
 #include "util.h"
 #include "vhost.h"
 
@@ -229,6 +233,29 @@ static int handle_trace(struct request *r, int64_t deadline)
     return respond_send(r, 200, &h, 1, echo, strlen(echo), -1, deadline);
 }
 
+/* A disruptive SecRule answer: the body was not read, so the connection cannot be reused
+ * unless there is none. */
+static int refuse(struct request *r, int status, int64_t deadline)
+{
+    if (r->h.content_length > 0 || r->h.chunked)
+        r->c->keepalive = 0;
+    return respond_error(r, status, NULL, deadline);
+}
+
+/* SetHandler / [H=] for a local answer. */
+static int run_handler(struct request *r, const char *handler, int64_t deadline)
+{
+    r->handler = handler;
+    if (strcmp(handler, "server-status") == 0)
+        return status_handle_server_status(r, deadline);
+    if (strcmp(handler, "portico-metrics") == 0)
+        return status_handle_metrics(r, deadline);
+    if (strcmp(handler, "proxy-server") == 0)
+        return respond_error(r, 403, NULL, deadline); /* httpd: no proxy target */
+    log_msg(MOD_CORE, LL_ERROR, 0, r->c->client_addr, "handler '%s' is not available", handler);
+    return respond_error(r, 501, NULL, deadline);
+}
+
 /* Steps 3-9 of ARCHITECTURE.md for what exists so far: limits, normalisation, handler. */
 static int handle_request(struct request *r, int64_t deadline)
 {
@@ -254,6 +281,23 @@ static int handle_request(struct request *r, int64_t deadline)
     r->path = norm;
     if (r->h.m == HTTP_TRACE && s->trace_enable == 0)
         return respond_error(r, 405, NULL, deadline);
+    /* The decoded form (httpd's r->uri) for SetEnvIf Request_URI and SecRule before routing
+     * sets it for good; an undecodable path is answered by routing. */
+    char *dec = arena_alloc(r->arena, nlen + 1);
+    size_t dlen = 0;
+    if (dec != NULL && uri_decode_all(norm, nlen, dec, &dlen) == 0 &&
+        memchr(dec, 0, dlen) == NULL) {
+        dec[dlen] = '\0';
+        r->uri = dec;
+    } else {
+        r->uri = norm;
+    }
+
+    /* Steps 5: ModSecurity phase 1, then SetEnvIf (httpd's post_read_request order). */
+    int sec = secrule_run(r, 1);
+    if (sec != 0)
+        return refuse(r, sec, deadline);
+    setenvif_apply_server(r);
 
     /* The decision lives as long as the request: the access log and headers read it. */
     struct route_decision *d = arena_calloc(r->arena, 1, sizeof(*d));
@@ -261,9 +305,13 @@ static int handle_request(struct request *r, int64_t deadline)
         return respond_error(r, 500, NULL, deadline);
     route_request(W.conf, r, d);
     r->route = d;
+    setenvif_apply_sections(r, d);
     env_apply(r, d);
     log_msg(MOD_PROXY, LL_DEBUG, 0, r->c->client_addr, "route %s: %s", r->path,
             d->why ? d->why : "-");
+    sec = secrule_run(r, 2);
+    if (sec != 0)
+        return refuse(r, sec, deadline);
     if (d->outcome == ROUTE_PROXY) {
         r->handler = "proxy-server";
         return proxy_handle(r, d, deadline);
@@ -280,7 +328,11 @@ static int handle_request(struct request *r, int64_t deadline)
             return respond_error(r, 400, NULL, deadline);
     }
     if (d->outcome == ROUTE_STATUS)
-        return respond_error(r, d->status, NULL, deadline);
+        return respond_error(r, d->status, d->location, deadline);
+    if (d->handler != NULL)
+        return run_handler(r, d->handler, deadline);
+    if (d->local_path != NULL)
+        r->path = (char *)d->local_path;
     if (r->h.m == HTTP_TRACE)
         return handle_trace(r, deadline);
     if (s->document_root == NULL)
@@ -500,6 +552,8 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
         balancer_set_busy_note(&W.sb->balancer_busy);
     }
     log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
+    status_set_scoreboard(sb);
+    rewrite_maps_child_init(conf);
 
     struct sigaction sa = {.sa_handler = on_graceful};
     sigemptyset(&sa.sa_mask);

@@ -24,6 +24,7 @@
 #include "io.h"
 #include "log.h"
 #include "balancer.h"
+#include "balancer_manager.h"
 #include "privdrop.h"
 #include "proxy.h"
 #include "route.h"
@@ -250,6 +251,8 @@ static int run_handler(struct request *r, const char *handler, int64_t deadline)
         return status_handle_server_status(r, deadline);
     if (strcmp(handler, "portico-metrics") == 0)
         return status_handle_metrics(r, deadline);
+    if (strcmp(handler, "balancer-manager") == 0)
+        return balancer_manager_handle(r, deadline);
     if (strcmp(handler, "proxy-server") == 0)
         return respond_error(r, 403, NULL, deadline); /* httpd: no proxy target */
     log_msg(MOD_CORE, LL_ERROR, 0, r->c->client_addr, "handler '%s' is not available", handler);
@@ -316,6 +319,10 @@ static int handle_request(struct request *r, int64_t deadline)
         r->handler = "proxy-server";
         return proxy_handle(r, d, deadline);
     }
+    /* The balancer-manager reads its form body itself. */
+    if (d->outcome == ROUTE_LOCAL && d->handler != NULL &&
+        strcmp(d->handler, "balancer-manager") == 0)
+        return run_handler(r, d->handler, deadline);
     /* Local handlers never read the body. With Expect: 100-continue the client waits for us:
      * answer without reading and close instead (RFC 9110 10.1.1). */
     if ((r->h.content_length > 0 || r->h.chunked) && !r->h.expect_continue) {

@@ -347,6 +347,14 @@ static void parse_line(struct conf_parser *p, struct frame *base, const char *fi
     }
     if (argc == 0)
         return;
+    /* The text after the directive name, for directives that tokenise it themselves as
+     * httpd's RAW_ARGS ones do (mod_rewrite keeps backslashes the core would eat). */
+    const char *rest = line;
+    if (conf_lex_word(a, &rest) != NULL) {
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        cmd.raw_args = rest;
+    }
     err = conf_registry_invoke(&cmd, argv[0], argc - 1, argv + 1);
     if (err != NULL)
         perr(p, file, lineno, "%s", err);

@@ -70,6 +70,8 @@ struct conf_cmd {
     void *section;              /* object of the innermost module-specific section */
     const char *section_name;   /* innermost non-conditional section, "<Location>", or NULL */
     struct conf_parser *parser; /* private to conf_parse.c */
+    const char *raw_args;       /* the line after the directive name, ${VAR} expanded but not
+                                 * tokenised (NULL for sections) */
 };
 
 /* Section directives call this to make the following lines, up to the matching close

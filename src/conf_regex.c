@@ -16,13 +16,20 @@ static void regex_free(void *re)
     pcre2_code_free(re);
 }
 
+/* httpd compiles every configured regex through ap_regcomp, which adds RegexDefaultOptions
+ * (default "DOTALL DOLLAR_ENDONLY" since 2.4.30): '.' also matches a newline (a decoded %0A)
+ * and '$' matches only at the very end, not before a final newline. Doing the same here keeps
+ * <LocationMatch>, ProxyPassMatch, Header edit, SetEnvIf, ap_expr and RewriteRule patterns
+ * matching what they match in httpd. */
+#define REGEX_DEFAULT_OPTS (PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY)
+
 void *conf_regex_compile(struct arena *a, const char *pattern, unsigned opts, char *err,
                          size_t errlen)
 {
     int code;
     PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &code, &off, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   opts | REGEX_DEFAULT_OPTS, &code, &off, NULL);
     if (re == NULL) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(code, msg, sizeof(msg));

@@ -7,8 +7,9 @@
 struct arena;
 struct conf_cmd;
 
-/* Compiles pattern with PCRE2 options opts; the code is freed with arena a. Returns a
- * pcre2_code *, or NULL with PCRE2's message ("... at offset N") in err. */
+/* Compiles pattern with PCRE2 options opts plus httpd's default RegexDefaultOptions
+ * (PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY, as ap_regcomp adds them); the code is freed with
+ * arena a. Returns a pcre2_code *, or NULL with PCRE2's message ("... at offset N") in err. */
 void *conf_regex_compile(struct arena *a, const char *pattern, unsigned opts, char *err,
                          size_t errlen);
 

@@ -45,6 +45,11 @@ int rewrite_maps_reap(struct conf *c, pid_t pid, int status);
  * segment. Safe to call twice. */
 void rewrite_maps_stop(struct conf *c);
 
+/* Master, on a restart: close the master's ends of c's programs without signalling them,
+ * so the old workers still draining keep their answers and each program ends on EOF when
+ * the last of them exits. */
+void rewrite_maps_release(struct conf *c);
+
 /* Worker, after fork: drop the descriptors it does not use, reset per-process caches and
  * database connections (opened lazily on first lookup). */
 void rewrite_maps_child_init(const struct conf *c);

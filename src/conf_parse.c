@@ -840,6 +840,7 @@ struct conf *conf_load(const struct conf_options *opt, char *errbuf, size_t errl
         conf_finish_headers(&cmd);
         conf_finish_acl(&cmd);
         conf_finish_rewrite(&cmd);
+        conf_finish_secrule(&cmd);
     }
     if (p.nerrors > 0) {
         arena_destroy(c->arena);

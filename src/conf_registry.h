@@ -140,6 +140,7 @@ void conf_finish_log(struct conf_cmd *cmd);     /* log defaults, CustomLog forma
 void conf_finish_proxy(struct conf_cmd *cmd);   /* proxy defaults, vhost inheritance, workers */
 void conf_finish_headers(struct conf_cmd *cmd); /* mod_headers/mod_env checks */
 void conf_finish_acl(struct conf_cmd *cmd);     /* access-control checks */
+void conf_finish_secrule(struct conf_cmd *cmd); /* SecRule chains that end a scope */
 
 /* Generic setters: write through d->target/d->offset. */
 const char *conf_set_flag(struct conf_cmd *cmd, const struct conf_directive *d, int argc,

@@ -56,6 +56,8 @@ struct request {
     struct env_var *env;                /* env.h */
     const struct route_decision *route; /* set once routing decided */
     const char *backend_name;           /* proxied: worker name, for %{BALANCER_WORKER_NAME}e */
+    void *secrule_tx; /* Added (secrule): ModSecurity transaction state (TX collection,
+                       * MATCHED_VAR), private to secrule.c; NULL until a rule runs */
 };
 
 #endif

@@ -33,6 +33,9 @@ struct status_source {
                                        * that only have the segments */
     int extended;                     /* ExtendedStatus On: per-worker request details */
     int64_t now_ms;                   /* CLOCK_REALTIME */
+    /* Added by status: the name on the first line of ?auto and in the HTML title (httpd
+     * uses the request's host name); NULL = the scoreboard's ServerName. */
+    const char *server_name;
 };
 
 /* Formats everything in the given format into out. Returns 0, or -1 when out of memory. */
@@ -41,6 +44,10 @@ int status_format(const struct status_source *src, enum status_format fmt, struc
 /* The handlers, dispatched by worker.c on r->handler. */
 int status_handle_server_status(struct request *r, int64_t deadline);
 int status_handle_metrics(struct request *r, int64_t deadline);
+
+/* Added by status: ExtendedStatus of c. conf->extended_status is 0 when unset (= On, as
+ * httpd 2.4 with mod_status loaded), 1 for Off, 2 for On. c NULL = On. */
+int status_extended(const struct conf *c);
 
 /* The worker's segments (set by worker.c after fork; the balancer one is balancer_get_shm()). */
 void status_set_scoreboard(const struct slotmem *sb);

@@ -419,7 +419,9 @@ int balancer_shm_create(struct slotmem *sm, const char *pid_file, struct proxy_g
         in->nofailover = b->nofailover ? 1 : 0;
         /* The nonce survives a restart so a manager page loaded before a reload still
          * works; it is secret either way. */
-        if (oin != NULL && oin->nonce[0] != '\0')
+        if (b->nonce != NULL) /* nonce=: the admin's value, or "" for None (no check) */
+            util_strlcpy(in->nonce, b->nonce, sizeof(in->nonce));
+        else if (oin != NULL && oin->nonce[0] != '\0')
             copy_field(in->nonce, sizeof(in->nonce), oin->nonce, sizeof(oin->nonce));
         else if (make_nonce(in->nonce, sizeof(in->nonce)) < 0) {
             saved = errno;

@@ -342,18 +342,90 @@ static int route_owned(const struct lb_view *v, const char *route)
 static struct proxy_member **view_members;
 static struct balancer_slot **view_slots;
 static int32_t *view_scratch;
+static unsigned char *view_tried;
 static unsigned view_cap;
+
+/* Members added at run time (balancer-manager, a growth slot with BSLOT_F_RUNTIME): each
+ * process makes its own struct proxy_member for such a slot the first time it sees it, indexed
+ * by slot number. The worker is left NULL for proxy.c to resolve outside the lock; the URL
+ * copy notices a slot that was given to another member since. */
+struct rt_member {
+    struct proxy_member m;
+    char url[sizeof(((struct balancer_slot *)0)->url)];
+};
+static struct rt_member *rt_members;
+static unsigned rt_cap;
+
+static unsigned capacity(const struct proxy_balancer *b)
+{
+    return b->n_members + (b->growth > 0 ? (unsigned)b->growth : 0);
+}
+
+unsigned balancer_capacity(const struct proxy_balancer *b)
+{
+    return b ? capacity(b) : 0;
+}
+
+static struct balancer_slot *slot_at(unsigned i)
+{
+    if (bal_shm)
+        return slotmem_slot(bal_shm, i);
+    if (bal_test_slots)
+        return &bal_test_slots[i];
+    return NULL;
+}
+
+static int slot_is_runtime(const struct balancer_slot *s)
+{
+    return atomic_load_explicit(&s->in_use, memory_order_acquire) == 1 &&
+           (atomic_load_explicit(&s->flags, memory_order_relaxed) & BSLOT_F_RUNTIME) != 0;
+}
+
+int balancer_member_is_runtime(const struct proxy_member *m)
+{
+    return m && m->balancer && m->slot >= m->balancer->slot_base + m->balancer->n_members;
+}
+
+/* The runtime member of growth slot k of b (under the lock). NULL when out of memory. */
+static struct proxy_member *rt_member(struct proxy_balancer *b, unsigned k,
+                                      const struct balancer_slot *s)
+{
+    if (k >= rt_cap) {
+        unsigned cap = k + 16;
+        struct rt_member *n = realloc(rt_members, cap * sizeof *n);
+
+        if (!n)
+            return NULL;
+        memset(n + rt_cap, 0, (cap - rt_cap) * sizeof *n);
+        rt_members = n;
+        rt_cap = cap;
+    }
+    struct rt_member *e = &rt_members[k];
+    if (e->m.balancer != b || strncmp(e->url, s->url, sizeof e->url) != 0) {
+        memset(e, 0, sizeof *e);
+        memcpy(e->url, s->url, sizeof e->url);
+        e->url[sizeof e->url - 1] = '\0';
+        e->m.balancer = b;
+        e->m.slot = k;
+        e->m.route = "";
+        e->m.redirect = "";
+        e->m.lbfactor = 100;
+        e->m.file = "balancer-manager";
+    }
+    return &e->m;
+}
 
 static int build_view(struct proxy_balancer *b, const unsigned char *tried, int64_t now_ms,
                       struct lb_view *v)
 {
-    unsigned n = 0;
+    unsigned n = 0, cap_b = capacity(b);
 
-    if (b->n_members > view_cap) {
-        unsigned cap = b->n_members < 16 ? 16 : b->n_members;
+    if (cap_b > view_cap) {
+        unsigned cap = cap_b < 16 ? 16 : cap_b;
         struct proxy_member **m = realloc(view_members, cap * sizeof *m);
         struct balancer_slot **s;
         int32_t *sc;
+        unsigned char *t;
 
         if (!m)
             return -1;
@@ -364,6 +436,9 @@ static int build_view(struct proxy_balancer *b, const unsigned char *tried, int6
         if (!(sc = realloc(view_scratch, cap * sizeof *sc)))
             return -1;
         view_scratch = sc;
+        if (!(t = realloc(view_tried, cap)))
+            return -1;
+        view_tried = t;
         view_cap = cap;
     }
     for (struct proxy_member *m = b->members; m && n < b->n_members; m = m->next) {
@@ -373,21 +448,99 @@ static int build_view(struct proxy_balancer *b, const unsigned char *tried, int6
             return -1;
         view_members[n] = m;
         view_slots[n] = s;
+        view_tried[n] = tried ? tried[n] : 0;
+        n++;
+    }
+    /* Growth slots in use: members added at run time, after the config's ones. tried[] is
+     * indexed by balancer_member_index(), slot - slot_base for these. */
+    for (unsigned k = b->slot_base + b->n_members; k < b->slot_base + cap_b; k++) {
+        struct balancer_slot *s = slot_at(k);
+        struct proxy_member *m;
+
+        if (!s || !slot_is_runtime(s))
+            continue;
+        if (!(m = rt_member(b, k, s)))
+            return -1;
+        view_members[n] = m;
+        view_slots[n] = s;
+        view_tried[n] = tried ? tried[k - b->slot_base] : 0;
         n++;
     }
     v->members = view_members;
     v->slots = view_slots;
     v->scratch = view_scratch;
     v->n = n;
-    v->tried = tried;
+    v->tried = view_tried;
     v->now_ms = now_ms;
     return 0;
 }
 
+/* The balancer's record in the segment (lbmethod, sticky and the other values the balancer-
+ * manager may change), or NULL without a segment. */
+static struct balancer_shm_info *info_of(const struct proxy_balancer *b)
+{
+    struct balancer_shm_info *in = bal_shm ? balancer_shm_info(bal_shm, b->index) : NULL;
+
+    if (in && strncmp(in->name, b->name, sizeof in->name) != 0)
+        return NULL;
+    return in;
+}
+
+static void copy_bounded(char *dst, size_t dstlen, const char *src, size_t size)
+{
+    size_t n = strnlen(src, size);
+
+    if (n >= dstlen)
+        n = dstlen - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int balancer_params(const struct proxy_balancer *b, struct balancer_params *out)
+{
+    const struct balancer_shm_info *in = info_of(b);
+    unsigned members = b->n_members;
+
+    memset(out, 0, sizeof *out);
+    util_strlcpy(out->lbmethod, b->lbmethod && *b->lbmethod ? b->lbmethod : "byrequests",
+                 sizeof out->lbmethod);
+    util_strlcpy(out->sticky, b->sticky ? b->sticky : "", sizeof out->sticky);
+    out->maxattempts = b->maxattempts;
+    out->timeout_ms = b->timeout_ms;
+    out->nofailover = b->nofailover;
+    if (in) {
+        copy_bounded(out->lbmethod, sizeof out->lbmethod, in->lbmethod, sizeof in->lbmethod);
+        copy_bounded(out->sticky, sizeof out->sticky, in->sticky, sizeof in->sticky);
+        out->maxattempts = in->maxattempts;
+        out->timeout_ms = in->timeout_ms;
+        out->nofailover = (int)in->nofailover;
+    }
+    for (unsigned k = b->slot_base + b->n_members; k < b->slot_base + capacity(b); k++) {
+        struct balancer_slot *s = slot_at(k);
+
+        if (s && slot_is_runtime(s))
+            members++;
+    }
+    out->members = members;
+    if (out->maxattempts < 0)
+        out->maxattempts = members > 1 ? (int)members - 1 : 0;
+    return 0;
+}
+
+/* The lbmethod in the segment (the balancer-manager may have changed it), else the config's. */
 static const struct lbmethod *method_of(const struct proxy_balancer *b)
 {
-    const struct lbmethod *lm = lbmethod_find(b->lbmethod);
+    const struct balancer_shm_info *in = info_of(b);
+    const struct lbmethod *lm = NULL;
 
+    if (in) {
+        char name[sizeof in->lbmethod];
+
+        copy_bounded(name, sizeof name, in->lbmethod, sizeof in->lbmethod);
+        lm = lbmethod_find(name);
+    }
+    if (!lm)
+        lm = lbmethod_find(b->lbmethod);
     return lm ? lm : &lbmethod_byrequests;
 }
 
@@ -447,11 +600,51 @@ static void take(const struct lb_view *v, int i, struct balancer_choice *out)
         atomic_store(busy_note, (int32_t)out->member->slot + 1);
 }
 
+/* The balancer as the segment says it is now: the balancer-manager may have changed
+ * stickysession and nofailover. The sticky names live in static storage (prefork: one
+ * request at a time per process), since balancer_choice.sticky_name may point to them. */
+static const struct proxy_balancer *effective(const struct proxy_balancer *b,
+                                              struct proxy_balancer *copy)
+{
+    static char sticky[sizeof(((struct balancer_shm_info *)0)->sticky)];
+    static char cookie[sizeof sticky], param[sizeof sticky];
+    const struct balancer_shm_info *in = info_of(b);
+
+    if (!in)
+        return b;
+    copy_bounded(sticky, sizeof sticky, in->sticky, sizeof in->sticky);
+    if ((int)in->nofailover == b->nofailover && strcmp(sticky, b->sticky ? b->sticky : "") == 0)
+        return b;
+    *copy = *b;
+    copy->nofailover = (int)in->nofailover;
+    if (strcmp(sticky, b->sticky ? b->sticky : "") == 0)
+        return copy;
+    if (!sticky[0]) {
+        copy->sticky = copy->sticky_cookie = copy->sticky_param = NULL;
+        return copy;
+    }
+    const char *bar = strchr(sticky, '|');
+    if (bar) {
+        copy_bounded(cookie, sizeof cookie, sticky, (size_t)(bar - sticky));
+        util_strlcpy(param, bar + 1, sizeof param);
+    } else {
+        util_strlcpy(cookie, sticky, sizeof cookie);
+        util_strlcpy(param, sticky, sizeof param);
+    }
+    copy->sticky = sticky;
+    copy->sticky_cookie = cookie;
+    copy->sticky_param = param;
+    return copy;
+}
+
 int balancer_choose(struct proxy_balancer *b, const char *path_query, const char *cookie,
                     const unsigned char *tried, int64_t now_ms, struct balancer_choice *out)
 {
     struct lb_view v;
     const struct lbmethod *lm;
+    struct proxy_balancer copy;
+    const struct proxy_balancer *eb;
+    struct balancer_shm_info *in;
     int sticky_conf, idx = -1;
 
     out->member = NULL;
@@ -460,18 +653,23 @@ int balancer_choose(struct proxy_balancer *b, const char *path_query, const char
     out->route_changed = 0;
     out->nofailover_503 = 0;
     out->session_route_buf[0] = '\0';
-    if (!b || b->n_members == 0)
+    if (!b || capacity(b) == 0)
         return 0;
-    lm = method_of(b);
-    sticky_conf = b->sticky && *b->sticky;
     if (bal_lock() < 0)
         return -1;
+    lm = method_of(b);
+    eb = effective(b, &copy);
+    sticky_conf = eb->sticky && *eb->sticky;
     if (build_view(b, tried, now_ms, &v) < 0)
         goto fail;
+    /* The balancer-manager changed the lbmethod or re-enabled a member (httpd's need_reset,
+     * done by the next selection in any process). */
+    if ((in = info_of(b)) && atomic_exchange(&in->need_reset, 0))
+        lm->reset(&v);
 
-    force_recovery(b, &v);
+    force_recovery(eb, &v);
 
-    if (sticky_conf && balancer_sticky_route(b, path_query, cookie, out->session_route_buf,
+    if (sticky_conf && balancer_sticky_route(eb, path_query, cookie, out->session_route_buf,
                                              sizeof out->session_route_buf, &out->sticky_name)) {
         const char *route = out->session_route_buf;
 
@@ -484,7 +682,7 @@ int balancer_choose(struct proxy_balancer *b, const char *path_query, const char
             bal_unlock();
             return 0;
         }
-        if (*route && b->nofailover && route_owned(&v, route)) {
+        if (*route && eb->nofailover && route_owned(&v, route)) {
             out->nofailover_503 = 1;
             bal_unlock();
             return 0;
@@ -546,6 +744,9 @@ unsigned balancer_member_index(const struct proxy_member *m)
 {
     unsigned i = 0;
 
+    if (balancer_member_is_runtime(m))
+        return m->slot - m->balancer->slot_base;
+
     for (const struct proxy_member *p = m->balancer ? m->balancer->members : NULL; p;
          p = p->next, i++)
         if (p == m)
@@ -557,7 +758,7 @@ int balancer_reset(struct proxy_balancer *b)
 {
     struct lb_view v;
 
-    if (!b || b->n_members == 0)
+    if (!b || capacity(b) == 0)
         return 0;
     if (bal_lock() < 0)
         return -1;
@@ -570,4 +771,28 @@ int balancer_reset(struct proxy_balancer *b)
 fail:
     bal_unlock();
     return -1;
+}
+
+int balancer_member_url(const struct proxy_member *m, char *buf, size_t len)
+{
+    const struct balancer_slot *s = m ? slot_of(m) : NULL;
+
+    if (!s || len == 0)
+        return -1;
+    copy_bounded(buf, len, s->url, sizeof s->url);
+    return buf[0] ? 0 : -1;
+}
+
+int balancer_member_route(const struct proxy_member *m, char *buf, size_t len)
+{
+    const struct balancer_slot *s = m ? slot_of(m) : NULL;
+
+    if (len == 0)
+        return -1;
+    buf[0] = '\0';
+    if (!s)
+        return -1;
+    /* Route edits are written under the lock; a bounded copy is enough for the env var. */
+    copy_bounded(buf, len, s->route, sizeof s->route);
+    return 0;
 }

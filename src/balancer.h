@@ -82,4 +82,32 @@ void balancer_account(struct proxy_member *m, uint64_t transferred, uint64_t rea
 /* Member index (config order) within its balancer, for the tried[] array. */
 unsigned balancer_member_index(const struct proxy_member *m);
 
+/* Added for the balancer-manager (runtime members and runtime balancer settings). */
+
+/* Member slots a balancer owns: config members + growth= (the size of a tried[] array). */
+unsigned balancer_capacity(const struct proxy_balancer *b);
+
+/* 1 when m is a member added at run time (a growth slot, BSLOT_F_RUNTIME). balancer_choose()
+ * returns such members with worker NULL until the caller resolves one (proxy.c, once per
+ * process and slot) from balancer_member_url(). */
+int balancer_member_is_runtime(const struct proxy_member *m);
+
+/* The member's URL / route as the slot says now (bounded copies). Return 0, or -1 (no slot,
+ * empty URL). */
+int balancer_member_url(const struct proxy_member *m, char *buf, size_t len);
+int balancer_member_route(const struct proxy_member *m, char *buf, size_t len);
+
+/* The balancer's settings as in force now: the segment's (the balancer-manager may have
+ * changed them) or else the config's; maxattempts resolved (members - 1 when unset, runtime
+ * members counted). */
+struct balancer_params {
+    char lbmethod[32];
+    char sticky[64];
+    int maxattempts;
+    int timeout_ms;
+    int nofailover;
+    unsigned members; /* config + runtime members in use */
+};
+int balancer_params(const struct proxy_balancer *b, struct balancer_params *out);
+
 #endif

@@ -1540,9 +1540,13 @@ static void member_env(struct px *p, const struct proxy_balancer *b,
 {
     struct request *r = p->r;
     const struct proxy_member *m = ch->member;
+    char route[64];
+    /* The slot's route: the balancer-manager may have changed it */
+    if (balancer_member_route(m, route, sizeof(route)) < 0)
+        util_strlcpy(route, m->route ? m->route : "", sizeof(route));
     env_set(r, "BALANCER_NAME", b->name);
     env_set(r, "BALANCER_WORKER_NAME", m->worker->name);
-    env_set(r, "BALANCER_WORKER_ROUTE", m->route ? m->route : "");
+    env_set(r, "BALANCER_WORKER_ROUTE", route);
     if (ch->sticky_name != NULL && ch->session_route != NULL) {
         env_set(r, "BALANCER_SESSION_STICKY", ch->sticky_name);
         env_set(r, "BALANCER_SESSION_ROUTE", ch->session_route);
@@ -1553,20 +1557,59 @@ static void member_env(struct px *p, const struct proxy_balancer *b,
         env_unset(r, "BALANCER_ROUTE_CHANGED");
 }
 
+/* The worker of a member added at run time (balancer-manager): made once per process and
+ * slot from the slot's URL, in a process-lifetime arena (resolving the host may block, so
+ * never under the balancer lock). proxy_worker_for_url() gives a ProxyPass worker of the same
+ * origin (its connection pool) or a non-pooling default one; the copy gets the member's own
+ * URL and path. A slot given to another URL gets a fresh worker: the old copy stays in the
+ * arena, at most growth= of them per balancer and process lifetime. */
+static struct arena *rt_arena;
+
+static int runtime_worker(struct px *p, struct proxy_member *m)
+{
+    char url[160];
+    if (balancer_member_url(m, url, sizeof(url)) < 0)
+        return -1;
+    if (m->worker != NULL && strcmp(m->worker->name, url) == 0)
+        return 0;
+    m->worker = NULL;
+    if (rt_arena == NULL && (rt_arena = arena_create(4096)) == NULL)
+        return -1;
+    const char *err = NULL;
+    struct proxy_worker *w = proxy_worker_for_url(p->c->conf, rt_arena, url, &err);
+    struct proxy_worker *copy = w ? arena_alloc(rt_arena, sizeof(*copy)) : NULL;
+    if (copy == NULL) {
+        log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, p->c->client_addr,
+                "%s: cannot use runtime member %s: %s", m->balancer->name, url,
+                err ? err : "out of memory");
+        return -1;
+    }
+    *copy = *w;
+    const char *rest = strstr(url, "://");
+    const char *path = rest ? strchr(rest + 3, '/') : NULL;
+    copy->path = arena_strdup(rt_arena, path ? path : "");
+    copy->name = arena_strdup(rt_arena, url);
+    if (copy->path == NULL || copy->name == NULL)
+        return -1;
+    copy->member = m;
+    m->worker = copy;
+    return 0;
+}
+
 /* balancer_choose, waiting up to the balancer's timeout= for a member to become usable
  * (httpd polls every timeout/100). */
-static int choose_member(struct px *p, struct proxy_balancer *b, const char *cookie,
+static int choose_member(struct px *p, struct proxy_balancer *b, int timeout_ms, const char *cookie,
                          const unsigned char *tried, struct balancer_choice *ch)
 {
     const char *pq = p->d->backend_target ? p->d->backend_target : "";
-    int64_t until = util_now_ms() + (b->timeout_ms > 0 ? b->timeout_ms : 0);
+    int64_t until = util_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (int i = 0; i <= 100; i++) {
         *ch = (struct balancer_choice){0};
         if (balancer_choose(b, pq, cookie, tried, balancer_now_ms(), ch) < 0)
             return -1;
         if (ch->member != NULL || ch->nofailover_503 || util_now_ms() >= until)
             return 0;
-        int64_t step = b->timeout_ms / 100 > 0 ? b->timeout_ms / 100 : 1;
+        int64_t step = timeout_ms / 100 > 0 ? timeout_ms / 100 : 1;
         struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -1578,17 +1621,19 @@ static int run_balancer(struct px *p)
 {
     struct request *r = p->r;
     struct proxy_balancer *b = p->d->balancer;
-    unsigned char *tried = arena_calloc(r->arena, b->n_members > 0 ? b->n_members : 1, 1);
+    unsigned cap = balancer_capacity(b);
+    unsigned char *tried = arena_calloc(r->arena, cap > 0 ? cap : 1, 1);
     if (tried == NULL)
         return 500;
-    int max_attempts = b->maxattempts != CONF_UNSET ? b->maxattempts
-                       : b->n_members > 1           ? (int)b->n_members - 1
-                                                    : 0;
+    /* maxattempts, timeout: as the balancer-manager may have set them */
+    struct balancer_params bp;
+    balancer_params(b, &bp);
+    int max_attempts = bp.maxattempts;
     const char *cookie = cookie_header(r);
     int rc = 503;
     for (int attempts = 0;; attempts++) {
         struct balancer_choice ch;
-        if (choose_member(p, b, cookie, tried, &ch) < 0) {
+        if (choose_member(p, b, bp.timeout_ms, cookie, tried, &ch) < 0) {
             log_msg(MOD_PROXY_BALANCER, LL_ERROR, errno, r->c->client_addr,
                     "%s: cannot lock the balancer", b->name);
             return 500;
@@ -1605,8 +1650,16 @@ static int run_balancer(struct px *p)
         }
         struct proxy_member *m = ch.member;
         unsigned idx = balancer_member_index(m);
-        if (idx < b->n_members)
+        if (idx < cap)
             tried[idx] = 1;
+        if (balancer_member_is_runtime(m) && runtime_worker(p, m) < 0) {
+            /* an unusable URL (unresolvable host): like a refused connect */
+            balancer_mark_error(m, balancer_now_ms());
+            balancer_release(m);
+            if (attempts >= max_attempts)
+                return 503;
+            continue;
+        }
         p->m = m;
         attempt_reset(p);
         member_env(p, b, &ch);

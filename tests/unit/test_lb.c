@@ -28,6 +28,12 @@ static struct proxy_worker W[MAXM];
 static char wname[MAXM][32];
 static struct balancer_slot S[MAXM];
 
+static void s_reset_lbstatus(void)
+{
+    for (unsigned i = 0; i < MAXM; i++)
+        S[i].lbstatus = 0;
+}
+
 /* A balancer "balancer://t" with n members m0..m(n-1) whose loadfactors are lf[] (NULL:
  * all 1), slots filled as balancer_shm_create() would fill them. */
 static void setup(const char *method, unsigned n, const int *lf)
@@ -955,6 +961,51 @@ static void test_shm(void)
     slotmem_unlink(name);
 }
 
+/* Members added at run time (balancer-manager): a growth slot in use with BSLOT_F_RUNTIME is
+ * a candidate like a config member, appears after them, has its own tried[] index and no
+ * worker until the caller resolves one; disabling it in the slot takes it out at once. */
+static void test_runtime_member(void)
+{
+    static const int f11[] = {1, 1};
+    unsigned char tried[4] = {0};
+    char buf[64];
+
+    setup("byrequests", 2, f11);
+    B.growth = 2;
+    is_int((int)balancer_capacity(&B), 4, "runtime: capacity = members + growth");
+    is_str(seq(4), "abab", "runtime: free growth slots are not candidates");
+    util_strlcpy(S[3].balancer, B.name, sizeof S[3].balancer);
+    util_strlcpy(S[3].url, "http://added:81", sizeof S[3].url);
+    S[3].lbfactor = 100;
+    S[3].retry_ms = 60000;
+    S[3].flags = BSLOT_F_RUNTIME;
+    S[3].in_use = 1;
+    for (int i = 0; i < 2; i++)
+        S[i].lbstatus = 0;
+    is_str(seq(6), "abdabd", "runtime: the added member takes its turn (index = slot - base)");
+    int k = pick_ex(NULL, NULL, NULL, T0, 1);
+    ok(k == 0 && !balancer_member_is_runtime(last.member),
+       "runtime: a config member is not runtime");
+    balancer_release(last.member);
+    pick_ex(NULL, NULL, NULL, T0, 1);
+    k = pick_ex(NULL, NULL, NULL, T0, 1);
+    ok(k == 3 && balancer_member_is_runtime(last.member) && last.member->worker == NULL,
+       "runtime: chosen with worker NULL (resolved by the caller)");
+    is_int(balancer_member_url(last.member, buf, sizeof buf), 0, "runtime: its URL from the slot");
+    is_str(buf, "http://added:81", "runtime: ... as written there");
+    is_int(S[3].busy, 1, "runtime: its slot's busy counts the request");
+    balancer_release(last.member);
+    tried[3] = 1;
+    tried[0] = 1;
+    k = pick_ex(NULL, NULL, tried, T0, 0);
+    is_int(k, 1, "runtime: tried[] excludes it by its index");
+    S[3].status |= MEMBER_DISABLED;
+    s_reset_lbstatus();
+    is_str(seq(4), "abab", "runtime: disabled in the slot: no longer chosen");
+    S[3].in_use = 0;
+    balancer_set_test_slots(NULL);
+}
+
 int main(void)
 {
     test_registry();
@@ -970,6 +1021,7 @@ int main(void)
     test_counters();
     test_no_wait();
     test_bare_view();
+    test_runtime_member();
     test_shm();
     return tap_done();
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The tutorial steps of conf/examples/, each run unchanged with real backends on free ports
 (filled in with -C "Define ..."): the tutorial's socat fixed-response backend and an echo
-backend that reports the request it received. Also checks that Debian's apache2 accepts every
-example (`apache2 -t`), since the examples claim to be valid httpd configurations."""
+backend that reports the request it received. Steps 11-15 are the tutorial's mod_rewrite steps
+(redirects, a proxy written as a rule, the SecRule + RewriteMap hashed-IP sticky routing, map
+types). Also checks that Debian's apache2 accepts every example (`apache2 -t`), since the
+examples claim to be valid httpd configurations."""
 import glob
 import os
 import re
@@ -13,15 +15,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import T, Portico, SRCDIR, BIN, http_request, raw_exchange  # noqa: E402
-from backends import BackendProc, request_report, header_lines  # noqa: E402
+from portico_test import T, Portico, SRCDIR, BIN, STATUS_BIN, Conn, http_request, raw_exchange, free_port  # noqa: E402
+from backends import BackendProc, request_report, header_lines, served_by  # noqa: E402
 
 EXAMPLES = os.path.join(SRCDIR, "conf", "examples")
 
 
-def example(name, backend_port, defines=(), files=None):
+def example(name, backend_port, defines=(), files=None, dirfiles=None):
     text = open(os.path.join(EXAMPLES, name)).read()
-    p = Portico(conf=text, base=False, files=files or {"index.html": "local index\n"})
+    p = Portico(conf=text, base=False, files=files or {"index.html": "local index\n"}, dirfiles=dirfiles)
     p.args += ["-C", "Define PORTICO_VAR %s" % "@VAR@", "-C", "Define PORTICO_PORT %d" % p.port,
                "-C", "Define BACKEND_PORT %d" % backend_port]
     for d in defines:
@@ -32,8 +34,8 @@ def example(name, backend_port, defines=(), files=None):
 class Example:
     """Portico on an example file; PORTICO_VAR is the harness's temp dir (known on enter)."""
 
-    def __init__(self, name, backend_port, defines=(), files=None):
-        self.p = example(name, backend_port, defines, files)
+    def __init__(self, name, backend_port, defines=(), files=None, dirfiles=None):
+        self.p = example(name, backend_port, defines, files, dirfiles)
 
     def __enter__(self):
         p = self.p
@@ -164,6 +166,159 @@ def step_05():
             T.is_(r.header("X-Content-Type-Options"), "nosniff", "05: ... also on a backend error")
 
 
+
+# --------------------------------------------------------------------------------------------
+# the mod_rewrite steps (tutorial steps 5-8 written with RewriteRule / SecRule / RewriteMap)
+# --------------------------------------------------------------------------------------------
+def step_11():
+    with Example("11-rewrite-redirect.conf", 0) as p:
+        r = get(p, "/")
+        loc = "http://localhost:%d/index.html" % p.port
+        T.is_((r.status, r.header("Location")), (302, loc),
+              "11: ^/$ -> %{REQUEST_SCHEME}://%{HTTP_HOST}/index.html [redirect,last]")
+        T.like(r.body, r'<a href="%s">' % re.escape(loc), "11: the redirect page links to the new location")
+        r = get(p, "/", host="www.example.test")
+        T.is_(r.header("Location"), "http://www.example.test/index.html", "11: the client's Host is used")
+        r = get(p, "/?a=1")
+        T.is_(r.header("Location"), loc + "?a=1", "11: the query string is kept")
+        r = get(p, "/index.html")
+        T.is_((r.status, r.body), (200, b"local index\n"), "11: /index.html itself is served")
+        lines = access_lines(p, r'"GET / HTTP/1\.1" 302 ')
+        T.ok(lines, "11: the 302 is in the access log", p.access_log()[-500:])
+
+
+def step_12():
+    tls = free_port()
+    with Example("12-rewrite-https.conf", 0, defines=["TLS_PORT %d" % tls]) as p:
+        r = get(p, "/a/b?q=1")
+        T.is_((r.status, r.header("Location")), (302, "https://localhost:%d/a/b?q=1" % p.port),
+              "12: plain-HTTP port: redirect to https://%{HTTP_HOST}/$1, query kept")
+        r = http_request(tls, "GET", "/index.html", host="localhost:%d" % tls)
+        T.is_((r.status, r.body), (200, b"local index\n"), "12: the \"443\" listener does not redirect")
+        r = get(p, "/", host="www.example.test")
+        T.is_(r.header("Location"), "https://www.example.test/", "12: / on port \"80\" goes to https://host/")
+
+
+def step_13():
+    with BackendProc("echo") as b1, BackendProc("echo") as b2:
+        with Example("13-rewrite-proxy.conf", b1.port,
+                     defines=["BACKEND1_PORT %d" % b1.port, "BACKEND2_PORT %d" % b2.port]) as p:
+            r = get(p, "/service1/a/b?x=1")
+            rep = request_report(r)
+            T.is_(rep and rep["line"], "GET /service1/a/b?x=1 HTTP/1.1", "13: [proxy,last] to the backend, path and query")
+            T.is_(served_by(r), "127.0.0.1:%d" % b1.port, "13: ... on backend 1")
+            T.is_(rep and header_lines(rep, "X-Forwarded-For"), ["127.0.0.1"], "13: X-Forwarded-For as with ProxyPass")
+            r = get(p, "/service1/login?status=302&location=http://localhost:%d/service1/welcome" % b1.port)
+            T.is_((r.status, r.header("Location")), (302, "http://localhost:%d/service1/welcome" % p.port),
+                  "13: ProxyPassReverse / maps the backend's redirect")
+            seen = []
+            for i in range(4):
+                r = get(p, "/service2/p%d" % i)
+                rep = request_report(r)
+                T.is_(rep and rep["line"], "GET /service/p%d HTTP/1.1" % i,
+                      "13: RewriteRule [P] to balancer://backend/service/$1 (request %d)" % (i + 1))
+                seen.append(served_by(r))
+            T.ok(set(seen) == {"127.0.0.1:%d" % b1.port, "127.0.0.1:%d" % b2.port},
+                 "13: the balancer uses both members", seen)
+            r = get(p, "/service2/x?status=301&location=http://localhost:%d/service/moved" % b2.port)
+            T.is_(r.header("Location"), "http://localhost:%d/service/moved" % p.port,
+                  "13: ProxyPassReverse / balancer://backend/ maps a member's redirect")
+            r = get(p, "/other")
+            T.is_(r.status, 404, "13: other paths are not proxied")
+
+
+def _from(p, src, path):
+    with SrcConn(p.port, src) as c:
+        return c.request("GET", path, [("Connection", "close")], None, "HTTP/1.1", "localhost:%d" % p.port)
+
+
+class SrcConn(Conn):
+    def __init__(self, port, src, timeout=5.0):
+        import socket
+        self.timeout = timeout
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(src, 0))
+        self.buf = b""
+        self.eof = False
+
+
+def step_14():
+    import hashlib
+    with BackendProc("echo") as b0, BackendProc("echo") as b1, BackendProc("echo") as b2:
+        # the shipped map with the real ports; digits c and d left out: they take the default
+        shipped = open(os.path.join(EXAMPLES, "hashchar2backend.txt")).read()
+        lines = [l for l in shipped.splitlines(True) if not l.startswith(("c ", "d ", "default "))]
+        text = "".join(lines).replace("localhost:8000", "localhost:%d" % b1.port).replace(
+            "localhost:8001", "localhost:%d" % b2.port) + "default localhost:%d\n" % b0.port
+        mapping = {}
+        for l in lines:
+            if l.strip() and not l.startswith("#"):
+                k, v = l.split()[:2]
+                mapping[k] = b1 if v.endswith(":8000") else b2
+        with Example("14-secrule-iphash.conf", b0.port, dirfiles={"hashchar2backend.txt": text},
+                     defines=["BACKEND1_PORT %d" % b0.port, "BACKEND2_PORT %d" % b1.port]) as p:
+            defaults = 0
+            for i in range(1, 17):
+                ip = "127.0.0.%d" % i
+                ch = hashlib.sha1(ip.encode()).hexdigest()[0]
+                want = mapping.get(ch, b0)
+                defaults += want is b0
+                got = [served_by(_from(p, ip, "/service1/x")) for _ in range(2)]
+                T.is_(got, ["127.0.0.1:%d" % want.port] * 2, "14: client %s (hash %s) -> %s" %
+                      (ip, ch, "the default backend" if want is b0 else "the map's backend"))
+            T.ok(defaults, "14: some clients fall to the default (digits c, d not in the map)")
+            r = _from(p, "127.0.0.2", "/service1/y?z=1")
+            rep = request_report(r)
+            T.is_(rep and rep["line"], "GET /service1/y?z=1 HTTP/1.1", "14: the backend gets the path and query")
+            T.is_(rep and header_lines(rep, "X-IP-Hash"), [hashlib.sha1(b"127.0.0.2").hexdigest()[0]],
+                  "14: RequestHeader ... env=IPHashChar carries the digit")
+            lines = access_lines(p, r'^127\.0\.0\.3 .*"GET /service1/x HTTP/1\.1" 200 .* hash=%s$'
+                                 % hashlib.sha1(b"127.0.0.3").hexdigest()[0])
+            T.ok(lines, "14: %{IPHashChar}e in the access log", p.access_log()[-800:])
+
+
+def step_15():
+    with BackendProc("echo") as b1, BackendProc("echo") as b2:
+        dirfiles = {"15-paths.txt": open(os.path.join(EXAMPLES, "15-paths.txt")).read(),
+                    "15-servers.rnd": "app localhost:%d|localhost:%d\n" % (b1.port, b2.port)}
+        defines = ["BACKEND1_PORT %d" % b1.port, "BACKEND2_PORT %d" % b2.port]
+        with Example("15-rewrite-maps.conf", b1.port, defines=defines, dirfiles=dirfiles) as p:
+            base = "http://localhost:%d" % p.port
+            r = get(p, "/go/Docs")
+            T.is_((r.status, r.header("Location")), (301, base + "/documentation/"), "15: txt map + int:tolower")
+            r = get(p, "/go/nothing")
+            T.is_((r.status, r.header("Location")), (301, base + "/"), "15: a miss takes the default")
+            seen, lines = set(), set()
+            for i in range(24):
+                r = get(p, "/pool/x")
+                seen.add(served_by(r))
+                rep = request_report(r)
+                lines.add(rep and rep["line"])
+            T.is_(seen, {"127.0.0.1:%d" % b1.port, "127.0.0.1:%d" % b2.port}, "15: rnd map spreads over both backends")
+            T.is_(lines, {"GET /pool/x HTTP/1.1"}, "15: ... with the rewritten path")
+            path = os.path.join(p.dir, "15-paths.txt")
+            with open(path, "a") as f:
+                f.write("new       /brand-new/\n")
+            t = time.time() + 3
+            os.utime(path, (t, t))
+            r = get(p, "/go/NEW")
+            T.is_(r.header("Location"), base + "/brand-new/", "15: a line added while serving is used at once")
+        tool = os.environ.get("PORTICO_TXT2DBM_BIN") or os.path.join(os.path.dirname(STATUS_BIN), "portico-txt2dbm")
+        if not os.access(tool, os.X_OK):
+            T.fail("15: portico-txt2dbm found (%s)" % tool)
+            return
+        p = example("15-rewrite-maps.conf", b1.port, defines + ["WITH_DBM"], dirfiles=dirfiles)
+        p.start = False
+        with p:
+            p.args = [a.replace("@VAR@", p.dir) for a in p.args]
+            r = subprocess.run([tool, "-f", "GDBM", "-i", os.path.join(p.dir, "15-paths.txt"),
+                                "-o", os.path.join(p.dir, "15-paths.dbm")], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=20)
+            T.is_(r.returncode, 0, "15: portico-txt2dbm -f GDBM builds the dbm map") or T.diag(r.stdout)
+            os.chmod(os.path.join(p.dir, "15-paths.dbm"), 0o644)
+            p.launch()
+            r = get(p, "/db/Blog")
+            T.is_(r.header("Location"), "http://localhost:%d/news/index.html" % p.port, "15: dbm=gdbm map (-D WITH_DBM)")
+
 def apache_accepts():
     apache = shutil.which("apache2") or ("/usr/sbin/apache2" if os.path.exists("/usr/sbin/apache2") else None)
     names = sorted(os.path.basename(f) for f in glob.glob(os.path.join(EXAMPLES, "*.conf")))
@@ -172,6 +327,9 @@ def apache_accepts():
         d = tempfile.mkdtemp(prefix="portico-ex-")
         try:
             os.makedirs(os.path.join(d, "htdocs"))
+            # the map files the rewrite examples read from ${MAP_DIR} (= PORTICO_VAR)
+            for m in glob.glob(os.path.join(EXAMPLES, "*.txt")) + glob.glob(os.path.join(EXAMPLES, "*.rnd")):
+                shutil.copy(m, d)
             r = subprocess.run([BIN, "-t",
                                 "-C", "Define PORTICO_VAR " + d, "-f", os.path.join(EXAMPLES, name)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=20)
@@ -188,7 +346,8 @@ def apache_accepts():
 
 
 def main():
-    for fn in (apache_accepts, step_01, step_02, step_03, step_04, step_05):
+    for fn in (apache_accepts, step_01, step_02, step_03, step_04, step_05, step_11, step_12, step_13,
+               step_14, step_15):
         T.section(fn)
     T.done()
 

@@ -532,8 +532,9 @@ static int reload(int graceful)
         if (next->max_request_workers > next->server_limit)
             next->max_request_workers = next->server_limit;
     }
-    /* httpd starts map programs anew on every restart; the old ones see EOF once the
-     * last old worker is gone. A new program that cannot start fails the restart. */
+    /* httpd starts map programs anew on every restart (and kills the old ones); portico
+     * lets the old ones serve the draining workers and end on EOF when the last is gone.
+     * A new program that cannot start fails the restart. */
     if (rewrite_maps_start(next, next->main->error_log_fd, err, sizeof(err)) < 0) {
         log_msg(MOD_REWRITE, LL_ERROR, 0, NULL, "restart failed, keeping the old configuration: %s",
                 err);
@@ -545,7 +546,7 @@ static int reload(int graceful)
     }
     struct conf *old = M.conf;
     M.conf = next;
-    rewrite_maps_stop(old);
+    rewrite_maps_release(old);
     listeners_close(old); /* only those the new config no longer listens on */
     logs_close(old);
     conf_free(old);

@@ -720,8 +720,8 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         if (spath == NULL)
             return decide_status(d, 500, "out of memory");
         r->h.query = rw.query;
+        d->local_path = dpath; /* served locally unless [PT] hands it to a ProxyPass */
         if (rw.outcome == RW_LOCAL) {
-            d->local_path = dpath;
             d->why = rw.why;
             rewritten = 1;
         }

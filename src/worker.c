@@ -534,11 +534,17 @@ static void serve_connection(int fd, const struct conf_listener *l,
         log_set_target(s->error_log_fd, &s->loglevel);
         fill_sb_request(&r);
         sb_state(SB_STATE_WRITE);
+        if (W.sb != NULL)
+            atomic_store(&W.sb->req_start_ms,
+                         (int64_t)r.start.tv_sec * 1000 + r.start.tv_nsec / 1000000);
         handle_request(&r, wdeadline);
         c.requests++;
         if (W.sb != NULL) {
             atomic_fetch_add(&W.sb->requests, 1);
             atomic_fetch_add(&W.sb->bytes, (uint64_t)r.bytes_out);
+            clock_gettime(CLOCK_MONOTONIC, &mono);
+            int64_t took = (int64_t)mono.tv_sec * 1000000 + mono.tv_nsec / 1000 - r.start_mono_us;
+            atomic_store(&W.sb->req_time_us, (uint64_t)(took > 0 ? took : 0));
         }
         access_log(&r);
         if (!c.keepalive || c.aborted)

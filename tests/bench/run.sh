@@ -1,0 +1,3 @@
+#!/bin/sh
+# STUB (being written): the benchmark.
+echo "bench: not written yet"

@@ -9,7 +9,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq build-essential autoconf automake pkg-config libssl-dev \
-        libpcre2-dev libgdbm-dev libcap-dev python3 curl >/dev/null
+        libpcre2-dev libgdbm-dev libcap-dev libsqlite3-dev libpq-dev python3 curl >/dev/null
 fi
 autoreconf -fi >/dev/null 2>&1
 mkdir -p build

@@ -123,5 +123,6 @@ void conf_dump_modules(FILE *out)
 {
     fprintf(out, "Loaded Modules:\n");
     for (int i = 0; i < MOD_COUNT; i++)
-        fprintf(out, " %s_module (static)\n", modules_builtin[i].name);
+        if (module_available(i))
+            fprintf(out, " %s_module (static)\n", modules_builtin[i].name);
 }

@@ -779,7 +779,7 @@ static struct conf *conf_new(const struct conf_options *opt)
     c->main = main_srv;
     conf_init_server(main_srv);
     for (int i = 0; i < MOD_COUNT; i++)
-        c->module_loaded[i] = 1; /* all built in: LoadModule is only a name check */
+        c->module_loaded[i] = (unsigned char)module_available(i); /* LoadModule: a name check */
     c->uid = (uid_t)-1;
     c->gid = (gid_t)-1;
     c->start_servers = c->min_spare_servers = c->max_spare_servers = CONF_UNSET;

@@ -6,11 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_registry.h"
 #include "master.h"
+#include "modules.h"
 #include "proxy_types.h"
+#include "util.h"
 
 #define MAX_ARGS 64
 
@@ -19,7 +23,7 @@ static void usage(FILE *out)
     fprintf(out, "Usage: portico [-D name] [-d directory] [-f file]\n"
                  "               [-C \"directive\"] [-c \"directive\"]\n"
                  "               [-k start|restart|graceful|graceful-stop|stop]\n"
-                 "               [-v] [-V] [-h] [-t] [-S] [-M] [-X]\n"
+                 "               [-v] [-V] [-h] [-t] [-S] [-M] [-L] [-X]\n"
                  "Options:\n"
                  "  -D name            : define a name for use in <IfDefine name> directives\n"
                  "  -d directory       : specify an alternate initial ServerRoot\n"
@@ -29,6 +33,7 @@ static void usage(FILE *out)
                  "  -v                 : show version number\n"
                  "  -V                 : show compile settings\n"
                  "  -h                 : list available command line options (this page)\n"
+                 "  -L                 : list configuration directives\n"
                  "  -M                 : list loaded modules\n"
                  "  -S                 : show parsed virtual host, listener and MPM settings\n"
                  "  -t                 : run syntax check for config files\n"
@@ -41,6 +46,68 @@ static int has_define(const char **defs, const char *name)
     for (int i = 0; defs[i]; i++)
         if (strcmp(defs[i], name) == 0)
             return 1;
+    return 0;
+}
+
+/* httpd's names for the contexts; a <Location>, <Directory>, <Files> and <Proxy> are told
+ * apart because portico, unlike httpd, refuses some directives in some of them. */
+static void print_contexts(FILE *out, const struct conf_directive *d)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{CTX_SERVER, "server config"}, {CTX_VHOST, "virtual host"},
+                 {CTX_LOCATION, "location"},    {CTX_DIRECTORY, "directory"},
+                 {CTX_FILES, "files"},          {CTX_PROXY, "proxy"},
+                 {CTX_AUTHZ, "authz container"}};
+    const char *sep = "";
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        if (d->ctx & names[i].bit) {
+            fprintf(out, "%s%s", sep, names[i].name);
+            sep = ", ";
+        }
+    }
+    if (d->flags & DIRF_GLOBAL_ONLY)
+        fputs(" (top level only)", out);
+}
+
+static int cmp_directive(const void *a, const void *b)
+{
+    const struct conf_directive *const *x = a, *const *y = b;
+    const char *nx = (*x)->name + ((*x)->name[0] == '<');
+    const char *ny = (*y)->name + ((*y)->name[0] == '<');
+    int r = strcasecmp(nx, ny);
+    return r != 0 ? r : strcmp((*x)->name, (*y)->name);
+}
+
+/* -L: one line per directive, sorted by name (sections sort by their name without '<'):
+ * "Name module-file context, context". Names and module files hold no blanks, so the
+ * first two fields split on white space. */
+static int list_directives(FILE *out)
+{
+    size_t n = 0;
+    for (size_t t = 0; conf_tables[t] != NULL; t++)
+        n += conf_tables[t]->n;
+    const struct conf_directive **all = calloc(n ? n : 1, sizeof(*all));
+    if (all == NULL) {
+        fprintf(stderr, "portico: out of memory\n");
+        return 1;
+    }
+    size_t k = 0;
+    for (size_t t = 0; conf_tables[t] != NULL; t++)
+        for (size_t i = 0; i < conf_tables[t]->n; i++)
+            all[k++] = &conf_tables[t]->directives[i];
+    qsort(all, n, sizeof(*all), cmp_directive);
+    for (size_t i = 0; i < n; i++) {
+        const struct conf_directive *d = all[i];
+        int sec = (d->flags & DIRF_SECTION) != 0;
+        char name[128];
+        snprintf(name, sizeof(name), "%s%s", d->name, sec ? ">" : "");
+        fprintf(out, "%-28s %-28s ", name, modules_builtin[d->module].file);
+        print_contexts(out, d);
+        fputc('\n', out);
+    }
+    free(all);
     return 0;
 }
 
@@ -81,6 +148,7 @@ static int signal_server(struct conf *c, const char *cmd, const struct master_op
         fprintf(stderr, "portico: unknown -k command '%s'\n", cmd);
     } else if (start && pid > 0) {
         fprintf(stderr, "portico (pid %ld) already running\n", pid);
+        rc = 0; /* apachectl start on a running server is not a failure */
     } else if (start) {
         if (sig != 0)
             fprintf(stderr, "portico not running, trying to start\n");
@@ -104,7 +172,7 @@ int main(int argc, char **argv)
     const char *kcmd = NULL;
     struct master_options mo = {0};
     int ch;
-    while ((ch = getopt(argc, argv, "f:d:D:C:c:k:e:E:tSMXvVhT")) != -1) {
+    while ((ch = getopt(argc, argv, "f:d:D:C:c:k:e:E:tSMLXvVhT")) != -1) {
         switch (ch) {
         case 'f':
             mo.copt.config_file = optarg;
@@ -140,6 +208,8 @@ int main(int argc, char **argv)
         case 'M':
             modules = 1;
             break;
+        case 'L':
+            return list_directives(stdout);
         case 'X':
             single = 1;
             break;

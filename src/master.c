@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "mime.h"
+#include "privdrop.h" /* privsep */
 #include "balancer.h"
 #include "balancer_slot.h"
 #include "heartbeat.h"
@@ -50,6 +51,7 @@ static struct {
     int spawn_rate;
     int hold_off;
     int warned_max;
+    int detached; /* daemonized and the starting shell released */
     sigset_t sigs;
 } M;
 
@@ -466,6 +468,25 @@ static void log_warnings(const struct conf *c)
 }
 
 /* Re-reads the configuration. On any failure the running one stays, untouched. */
+/* Once the shell has its prompt back, the daemon's stderr must not hold the caller's
+ * terminal or pipe open (`out=$(portico -k start)` would wait for the server to stop):
+ * it goes to the main ErrorLog, as httpd's does. */
+static void stderr_to_log(const struct conf *conf)
+{
+    int fd = conf->main->error_log_fd;
+    if (fd == 2)
+        return;
+    if (fd < 0) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 2);
+            close(null);
+        }
+        return;
+    }
+    dup2(fd, 2);
+}
+
 static int reload(int graceful)
 {
     static char errbuf[16384];
@@ -551,6 +572,8 @@ static int reload(int graceful)
     logs_close(old);
     conf_free(old);
     log_set_target(M.conf->main->error_log_fd, &M.conf->main->loglevel);
+    if (M.detached)
+        stderr_to_log(M.conf);
     log_warnings(M.conf);
     M.gen = scoreboard_bump_generation(&M.sb);
     heartbeat_stop();
@@ -666,6 +689,14 @@ int master_run(struct conf *conf, const struct master_options *opt)
 
     log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
     log_warnings(conf);
+    /* privsep (src/privdrop.c): listeners, logs and the pid file are open; keep only the
+     * capabilities restarts and children need, before any child or map program starts. */
+    if (privdrop_master(conf, err, sizeof(err)) < 0) {
+        log_msg(MOD_UNIXD, LL_EMERG, 0, NULL, "%s", err);
+        fprintf(stderr, "portico: %s\n", err);
+        shutdown_files();
+        goto fail;
+    }
     /* After daemonize(): map programs must be this process's children, to be reaped. */
     if (rewrite_maps_start(conf, conf->main->error_log_fd, err, sizeof(err)) < 0) {
         log_msg(MOD_REWRITE, LL_EMERG, 0, NULL, "%s", err);
@@ -693,6 +724,8 @@ int master_run(struct conf *conf, const struct master_options *opt)
     if (notify >= 0) {
         (void)!write(notify, "1", 1);
         close(notify);
+        M.detached = 1;
+        stderr_to_log(conf);
     }
     start_servers();
     heartbeat_start();

@@ -92,6 +92,15 @@ static const char *set_load_module(struct conf_cmd *cmd, const struct conf_direc
                          "cannot load module %s: portico does not build it in "
                          "(\"portico -M\" lists the built-in modules)",
                          argv[0]);
+    if (!module_available(id)) {
+        /* Debian enables mod_ssl with its whole <IfModule ssl_module> setup: keep the config
+         * loading, and say loudly that those sections are skipped. */
+        conf_warn(cmd,
+                  "%s: TLS is not built into portico yet; <IfModule %s> sections are "
+                  "skipped",
+                  argv[0], argv[0]);
+        return NULL;
+    }
     cmd->conf->module_loaded[id] = 1;
     return NULL;
 }
@@ -102,3 +111,10 @@ static const struct conf_directive so_directives[] = {
 };
 
 const struct conf_table conf_table_so = {so_directives, ARRAY_LEN(so_directives)};
+
+int module_available(int id)
+{
+    /* Listed so their names are recognised, but not built yet: <IfModule ssl_module> is
+     * false, so Debian-style configs skip their SSL blocks instead of failing on them. */
+    return id != MOD_SSL && id != MOD_SOCACHE_SHMCB;
+}

@@ -57,4 +57,7 @@ int module_find(const char *ident, int log_name);
  * when the identifier is not one of them (e.g. "mpm_event_module" -> "portico is prefork"). */
 const char *module_refusal(const char *ident);
 
+/* Whether a listed module is actually built in (TLS is not yet). */
+int module_available(int id);
+
 #endif

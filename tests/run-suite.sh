@@ -11,7 +11,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${PORTICO_N
     apt-get update -qq >/dev/null
     apt-get install -y -qq build-essential autoconf automake pkg-config libssl-dev \
         libpcre2-dev libgdbm-dev libcap-dev libsqlite3-dev libpq-dev postgresql python3 curl \
-        clang-format apache2 groff-base socat chromium \
+        clang-format apache2 groff-base man-db socat chromium systemd \
         >/dev/null || { echo "apt-get install failed"; exit 1; }
 fi
 

@@ -28,6 +28,9 @@
 #define RW_NGROUPS      10 /* $0-$9 / %0-%9, httpd's AP_MAX_REG_MATCH */
 #define RW_MAP_DEPTH    16 /* nested ${map:...} calls in one expansion */
 #define RW_DEFAULT_LINE 8190
+/* Arena bytes the rules of one request may use. httpd bounds an [N] loop only by rounds
+ * (32000): a long URL rewritten each round would take gigabytes of one worker's memory. */
+#define RW_MEM_BUDGET (32u << 20)
 
 /* What apply_rewrite_list() reports (httpd's ACTION_*). */
 enum { ACT_NONE, ACT_NORMAL, ACT_NOESCAPE, ACT_STATUS };
@@ -57,7 +60,8 @@ struct rwx {
     int proxy;
     int passthrough;
     int depth;
-    int ngroups; /* valid ovector pairs of the last match */
+    int ngroups;      /* valid ovector pairs of the last match */
+    size_t mem_start; /* arena_used() when the engine started (RW_MEM_BUDGET) */
     struct rewrite_result *res;
 };
 
@@ -247,6 +251,43 @@ static int has_ctl_or_space(const char *s)
         if (*p <= 0x20 || *p == 0x7f)
             return 1;
     return 0;
+}
+
+/* A control character (HTAB included) in a response header value: a decoded %0d%0a
+ * from $N, %N or a map in Location (with [NE], or in the host part, which is never
+ * escaped), CO= or T= would split the response. httpd's check_headers() answers 500. */
+static int has_ctl(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p != NULL && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Checks what goes into response headers; on a bad value logs it, drops the cookies and
+ * turns the result into a 500 (the caller sets the status). */
+static int unsafe_headers(struct rwx *x)
+{
+    struct rewrite_result *res = x->res;
+    const char *what = NULL, *val = NULL;
+    if (res->outcome == RW_REDIRECT && has_ctl(res->url))
+        what = "Location", val = res->url;
+    else if (has_ctl(res->type))
+        what = "Content-Type", val = res->type;
+    for (int i = 0; what == NULL && i < res->n_set_cookies; i++)
+        if (has_ctl(res->set_cookies[i]))
+            what = "Set-Cookie", val = res->set_cookies[i];
+    if (what == NULL)
+        return 0;
+    log_msg(MOD_REWRITE, LL_ERROR, 0, x->r->c ? x->r->c->client_addr : NULL,
+            "Response header '%s' value of '%s' contains invalid characters, aborting request",
+            what, val);
+    res->outcome = RW_STATUS;
+    res->set_cookies = NULL;
+    res->n_set_cookies = 0;
+    res->type = NULL;
+    res->url = NULL;
+    return 1;
 }
 
 static const char *var_str(struct rwx *x, const char *name)
@@ -756,10 +797,14 @@ static void add_cookie(struct rwx *x, char *s)
             time_t t = x->r->start.tv_sec ? x->r->start.tv_sec : time(NULL);
             t += (time_t)(minutes * 60);
             struct tm tm;
-            gmtime_r(&t, &tm);
-            snprintf(exp_time, sizeof(exp_time), "; expires=%s, %.2d-%s-%.4d %.2d:%.2d:%.2d GMT",
-                     days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
+            /* A huge lifetime puts the year past what struct tm holds: gmtime_r() fails and
+             * tm stays unset (tm_wday/tm_mon would index out of the tables). */
+            if (gmtime_r(&t, &tm) != NULL && tm.tm_wday >= 0 && tm.tm_wday < 7 && tm.tm_mon >= 0 &&
+                tm.tm_mon < 12)
+                snprintf(exp_time, sizeof(exp_time),
+                         "; expires=%s, %.2d-%s-%.4d %.2d:%.2d:%.2d GMT", days[tm.tm_wday],
+                         tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec);
         }
     }
     int sec = secure && (strcasecmp(secure, "true") == 0 || strcmp(secure, "1") == 0 ||
@@ -1063,6 +1108,14 @@ loop:
             break;
         if (p->flags & RWF_NEXT) {
             int max = p->max_rounds > 0 ? p->max_rounds : 32000;
+            if (arena_used(x->a) - x->mem_start > RW_MEM_BUDGET) {
+                log_msg(MOD_REWRITE, LL_ERROR, 0, x->r->c ? x->r->c->client_addr : NULL,
+                        "RewriteRule '%s' and URI '%s' used more than %u MiB in %d rounds via "
+                        "the [N] flag",
+                        p->pattern, x->r->uri ? x->r->uri : "", RW_MEM_BUDGET >> 20, round);
+                x->status = 500;
+                return ACT_STATUS;
+            }
             if (++round >= max) {
                 log_msg(MOD_REWRITE, LL_ERROR, 0, x->r->c ? x->r->c->client_addr : NULL,
                         "RewriteRule '%s' and URI '%s' exceeded maximum number of rounds (%d) "
@@ -1106,6 +1159,7 @@ int rewrite_translate(const struct conf *conf, const struct conf_server *srv, st
     x.srv = srv;
     x.res = res;
     x.redirect_status = 302;
+    x.mem_start = arena_used(r->arena);
     const struct conf_server *saved_srv = r->srv;
     r->srv = srv; /* rewrite_var() reads the server from the request */
     x.gctx = pcre2_general_context_create(arena_malloc_cb, arena_free_cb, r->arena);
@@ -1195,7 +1249,17 @@ int rewrite_translate(const struct conf *conf, const struct conf_server *srv, st
         res->outcome = RW_STATUS;
         res->status = 500;
     }
+    /* [P,NE] sends the path as the rules built it: a control character or space there
+     * (a decoded %0d%0a in $1) would split the backend request (httpd: AH10415, 403). */
+    if (res->outcome == RW_PROXY && res->nocanon && has_ctl_or_space(res->url)) {
+        log_msg(MOD_REWRITE, LL_ERROR, 0, r->c ? r->c->client_addr : NULL,
+                "To be forwarded path contains control characters or spaces");
+        res->outcome = RW_STATUS;
+        res->status = 403;
+    }
 done:
+    if (unsafe_headers(&x))
+        res->status = 500;
     r->srv = saved_srv;
     return 0;
 }

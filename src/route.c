@@ -403,14 +403,17 @@ static size_t authority_len(const char *url, int regex)
 /* Builds d->url/backend_target/proxy_name for a matched entry. Returns 0, or an HTTP
  * status for the request. */
 static int build_target(struct rctx *x, struct request *r, const struct proxy_pass *p,
-                        const char *dpath, size_t len, struct route_decision *d)
+                        const char *dpath, size_t len, int raw_ok, struct route_decision *d)
 {
     const char *query = r->h.query;
     const char *raw = r->h.path ? r->h.path : dpath;
     size_t alen = authority_len(p->url, p->regex != NULL);
     const char *found = NULL; /* p->url with the request's part, before encoding */
     int use_raw = 0;
-    if (p->nocanon) {
+    /* After a RewriteRule [PT] the client's bytes are not the path that matched: httpd
+     * would send the old path's tail when the lengths agree, past the rule and the access
+     * checks made on the new one. */
+    if (p->nocanon && raw_ok) {
         /* httpd uses the client's bytes only when the raw path matches the same way
          * ("ignoring unsafe nocanon" otherwise). */
         if (p->regex != NULL) {
@@ -614,6 +617,41 @@ static int decide_status(struct route_decision *d, int status, const char *why)
     return 0;
 }
 
+/* RFC 3986 remove_dot_segments on a decoded URL-path (in place): a RewriteRule result
+ * built from the query or a map may hold "/x/../admin", which <Proxy .../admin> would not
+ * see but the backend resolves to /admin. Returns -1 when ".." climbs above the root. */
+static int remove_dots(char *path)
+{
+    char *out = path;
+    const char *in = path;
+    while (*in) {
+        const char *seg = in + (*in == '/');
+        size_t n = strcspn(seg, "/");
+        if (*in == '/' && n == 1 && seg[0] == '.') {
+            in = seg + 1;
+            if (*in == '\0')
+                *out++ = '/';
+            continue;
+        }
+        if (*in == '/' && n == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (out == path)
+                return -1;
+            while (out > path && *--out != '/')
+                ;
+            in = seg + 2;
+            if (*in == '\0')
+                *out++ = '/';
+            continue;
+        }
+        size_t len = (size_t)(seg - in) + n;
+        memmove(out, in, len);
+        out += len;
+        in += len;
+    }
+    *out = '\0';
+    return 0;
+}
+
 /* Builds the proxy target of a RewriteRule [P] URL (httpd's "proxy:" filename): a
  * balancer:// URL or a worker, the path canonicalised unless [NE] (nocanon), the query
  * passed on as mod_proxy_http does with r->args. Returns 0 or an HTTP status. */
@@ -629,7 +667,19 @@ static int rewrite_target(struct rctx *x, const struct conf *conf, const char *u
     if (query != NULL && has_ctl(query))
         return 403;
     size_t alen = authority_len(base, 0);
-    const char *fpath = alen ? base + alen : "";
+    char *fpath = alen ? base + alen : "";
+    if (remove_dots(fpath) < 0) {
+        d->why = arena_printf(x->a, "'%s' climbs above the root", url);
+        return 400;
+    }
+    /* A decoded '#' (%23) is part of the path: mod_proxy re-encodes it; only the worker
+     * lookup below must not take it for a fragment. */
+    char *hash = strchr(base, '#');
+    if (hash != NULL && nocanon)
+        return 403; /* cannot go out raw in a request-target */
+    char *wurl = hash != NULL ? arena_strndup(x->a, base, (size_t)(hash - base)) : base;
+    if (wurl == NULL)
+        return 500;
     if (util_strncaseeq(base, "balancer://", 11)) {
         d->balancer = proxy_balancer_find(conf, base);
         if (d->balancer == NULL) {
@@ -638,7 +688,7 @@ static int rewrite_target(struct rctx *x, const struct conf *conf, const char *u
         }
     } else {
         const char *err = NULL;
-        d->worker = proxy_worker_for_url(conf, x->a, base, &err);
+        d->worker = proxy_worker_for_url(conf, x->a, wurl, &err);
         if (d->worker == NULL) {
             d->why = arena_printf(x->a, "cannot proxy to '%s': %s", base, err ? err : "no memory");
             return err != NULL && strstr(err, "resolve") != NULL ? 502 : 500;
@@ -655,7 +705,8 @@ static int rewrite_target(struct rctx *x, const struct conf *conf, const char *u
     else
         d->url = arena_printf(x->a, "%s://%s%s", d->worker->scheme, d->worker->hostport,
                               d->backend_target);
-    d->proxy_name = arena_strdup(x->a, url);
+    /* <Proxy> sections see the normalised name (httpd's "proxy:" filename keeps the query). */
+    d->proxy_name = query ? arena_printf(x->a, "%s?%s", base, query) : base;
     d->outcome = ROUTE_PROXY;
     d->nocanon = nocanon;
     return d->url && d->backend_target ? 0 : 500;
@@ -713,6 +764,11 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
     case RW_PASSTHROUGH:
         /* The new URL-path and query replace the request's for everything below. */
         if (rw.uri == NULL || rw.uri[0] != '/')
+            return decide_status(d, 400, rw.why);
+        /* The request path was normalised before the rules ran, their result was not: a
+         * "/app/../admin" built from the query must meet ProxyPass and the ACL as /admin
+         * (httpd keeps the dots; the backend resolves them past the checks). */
+        if (remove_dots(rw.uri) < 0)
             return decide_status(d, 400, rw.why);
         dpath = rw.uri;
         dlen = strlen(dpath);
@@ -778,7 +834,7 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         d->pass = hit;
         d->worker = hit->worker;
         d->balancer = hit->balancer;
-        status = build_target(&x, r, hit, dpath, len, d);
+        status = build_target(&x, r, hit, dpath, len, rw.outcome != RW_PASSTHROUGH, d);
         if (d->why == NULL)
             d->why = pass_text(x.a, hit, "");
     } else if (rewritten) {

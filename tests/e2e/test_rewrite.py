@@ -600,10 +600,60 @@ def config_errors():
     T.is_((rc, err.strip().splitlines()[-1:]), (0, ["Syntax OK"]), "-t: good rules: Syntax OK")
 
 
+def review_security():
+    """Request data expanded into headers or a backend URL (review fixes)."""
+    with BackendProc("echo") as b:
+        body = """\
+RewriteEngine On
+RewriteRule ^/ne/(.*) http://example.com/$1 [R,NE]
+RewriteRule ^/host/(.*) http://$1/x [R]
+RewriteRule ^/co/(.*) /landing [CO=foo:$1:example.com]
+RewriteRule ^/pne/(.*) http://127.0.0.1:%(bp)d/$1 [P,NE]
+RewriteRule ^/pq/(.*) http://127.0.0.1:%(bp)d/$1 [P]
+RewriteCond %%{QUERY_STRING} p=(.*)
+RewriteRule ^/pp http://127.0.0.1:%(bp)d/%%1 [P]
+RewriteCond %%{QUERY_STRING} p=(.*)
+RewriteRule ^/pt /%%1 [PT]
+RewriteRule ^/app/old$ /app/new [PT]
+<Proxy http://127.0.0.1:%(bp)d/admin>
+    Require all denied
+</Proxy>
+ProxyPass /admin http://127.0.0.1:%(bp)d/admin
+ProxyPass /app http://127.0.0.1:%(bp)d/app nocanon
+""" % {"bp": b.port}
+        with RwPortico(body) as p:
+            def raw(path):
+                data = ("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode()
+                return raw_exchange(p.port, data)
+            for path, name in (("/ne/a%0d%0aX-Injected:%201", "[R,NE] with a decoded CRLF in $1"),
+                               ("/host/ev%0d%0aX-Injected:1", "[R] with a CRLF in the host part"),
+                               ("/co/a%0d%0aX-Injected:%201", "CO= with a CRLF in $1")):
+                r = raw(path)
+                T.is_(r.status, 500, "%s: 500 (httpd's check_headers)" % name)
+                T.unlike(r.raw.decode("latin-1"), r"(?i)^X-Injected", "%s: no injected header" % name)
+                T.unlike(r.raw.decode("latin-1"), r"(?i)^Set-Cookie", "%s: no Set-Cookie" % name)
+            r = raw("/pne/a%0d%0aX:%201")
+            T.is_((r.status, len(b.requests())), (403, 0), "[P,NE] with a CRLF in the path: 403, nothing sent")
+            r = get(p, "/pq/a%23b")
+            T.is_((r.status, backend_line(r)), (200, "GET /a%23b HTTP/1.1"), "[P]: a decoded '#' goes out as %23")
+            if portico_only("dot-segments in a rewritten path"):
+                r = get(p, "/pp?p=x/../admin")
+                T.is_(r.status, 403, "[P] to x/../admin: <Proxy .../admin> applies to the resolved path")
+                r = get(p, "/pp?p=x/./y/../z")
+                T.is_(backend_line(r), "GET /x/z?p=x/./y/../z HTTP/1.1", "[P]: dot-segments resolved")
+                r = get(p, "/pt?p=x/../admin/a")
+                T.is_(r.status, 403, "[PT] to x/../admin/a: ProxyPass /admin and its <Proxy> apply")
+                r = get(p, "/pt?p=../admin")
+                T.is_(r.status, 400, "[PT] climbing above the root: 400")
+                r = get(p, "/app/old")
+                T.is_(backend_line(r), "GET /app/new HTTP/1.1",
+                      "[PT] then ProxyPass nocanon: the rewritten path goes out, not the client's")
+
+
 def main():
     for fn in (tutorial_root_redirect, https_redirect, proxy_last, proxy_balancer, query_flags, escaping,
                status_flags, env_flag, cookie_flag, passthrough, vhost_inherit, next_flag, chain_skip,
-               trace_log, config_errors):
+               trace_log, config_errors, review_security):
         T.section(fn)
     T.done()
 

@@ -179,6 +179,9 @@ static void run_checks(const struct tcase *t, int idx, struct request *r,
             is_str(res->type ? res->type : "", arg, "case %d (%s): type", idx, t->path);
         } else if (kind == 'H') {
             is_str(res->handler ? res->handler : "", arg, "case %d (%s): handler", idx, t->path);
+        } else if (kind == 'M') {
+            ok(arena_used(A) <= (size_t)atoi(arg) << 20, "case %d: at most %s MiB used (%zu)", idx,
+               arg, arena_used(A));
         } else if (kind == 'N') {
             is_int(res->nocanon, atoi(arg), "case %d (%s): nocanon", idx, t->path);
         } else if (kind == 'W') {
@@ -843,6 +846,40 @@ int main(void)
             conf_free(c);
         }
     }
+    /* Review fixes: values decoded from the request must not split a response header or
+     * the backend request; a huge CO= lifetime; the [N] memory budget. */
+#define X64    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define LONG_N "/n" X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64
+    static const struct tcase sec[] = {
+        {NULL, "RewriteRule ^/ne/(.*) http://example.com/$1 [R,NE]\n", 0, "/ne/a\r\nX-I: 1", NULL,
+         NULL, "STATUS 500", NULL},
+        {NULL, "RewriteRule ^/ne/(.*) http://example.com/$1 [R,NE]\n", 0, "/ne/a\tb", NULL, NULL,
+         "STATUS 500", NULL},
+        {NULL, "RewriteRule ^/h/(.*) http://$1/x [R]\n", 0, "/h/ev\r\nX-I:1", NULL, NULL,
+         "STATUS 500", NULL},
+        {NULL, "RewriteRule ^/h/(.*) http://example.com/$1 [R]\n", 0, "/h/a\r\nb", NULL, NULL,
+         "R 302 http://example.com/a%0d%0ab", NULL},
+        {NULL, "RewriteRule ^/co/(.*) - [CO=foo:$1:example.com]\n", 0, "/co/a\r\nX-I: 1", NULL,
+         NULL, "STATUS 500", "C:"},
+        {NULL, "RewriteRule ^/co/(.*) - [CO=ok:1:example.com]\nRewriteRule ^/co/(.*) /z [F]\n", 0,
+         "/co/a", NULL, NULL, "STATUS 403", "C:ok=1; path=/; domain=example.com"},
+        {NULL, "RewriteRule ^/t/(.*) /x [T=$1]\n", 0, "/t/text/html\r\nX-I: 1", NULL, NULL,
+         "STATUS 500", "T:"},
+        {NULL, "RewriteRule ^/p/(.*) http://127.0.0.1:9/$1 [P,NE]\n", 0, "/p/a\r\nX: 1", NULL, NULL,
+         "STATUS 403", NULL},
+        {NULL, "RewriteRule ^/p/(.*) http://127.0.0.1:9/$1 [P,NE]\n", 0, "/p/a b", NULL, NULL,
+         "STATUS 403", NULL},
+        {NULL, "RewriteRule ^/p/(.*) http://127.0.0.1:9/$1 [P]\n", 0, "/p/a b", NULL, NULL,
+         "PROXY http://127.0.0.1:9/a b", "N:0"},
+        {NULL, "RewriteRule ^/big - [CO=c:v:example.com:99999999999999999]\n", 0, "/big", NULL,
+         NULL, "DECLINED", "C:c=v; path=/; domain=example.com"},
+        {NULL, "RewriteRule ^/neg - [CO=c:v:example.com:-99999999999999999]\n", 0, "/neg", NULL,
+         NULL, "DECLINED", "C:c=v; path=/; domain=example.com"},
+        {NULL, "RewriteRule ^/n(.*)$ /n$1 [N]\n", 0, LONG_N, NULL, NULL, "STATUS 500", "M:40"},
+    };
+    for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++)
+        run_case(&sec[i], 3000 + (int)i);
+
     testconf_clean();
     cleanup_files();
     arena_destroy(A);

@@ -47,6 +47,7 @@
 #define DISCARD_MAX (1024 * 1024)
 
 static volatile sig_atomic_t graceful;
+#define GRACEFUL_IDLE_MS 1000 /* how long a retiring worker still waits on keep-alive */
 static sigset_t unblocked_mask;
 
 static struct {
@@ -352,9 +353,17 @@ static int handle_request(struct request *r, int64_t deadline)
  * signal may arrive just before poll()), -1 on error. */
 static int idle_wait(int fd, int64_t deadline)
 {
+    int64_t grace_end = 0;
     for (;;) {
-        if (graceful)
-            return 0;
+        if (graceful) {
+            /* A keep-alive client may be sending its next request right now: closing at
+             * once would lose it (httpd prefork serves it). Give it a moment; that response
+             * then carries Connection: close. */
+            if (grace_end == 0)
+                grace_end = util_now_ms() + GRACEFUL_IDLE_MS;
+            if (deadline > grace_end)
+                deadline = grace_end;
+        }
         int64_t left = deadline - util_now_ms();
         if (left <= 0)
             return 0;

@@ -273,7 +273,9 @@ def parse_status(text):
     m = re.search(r"Generation:\s*(\d+)", text)
     if m:
         info["generation"] = int(m.group(1))
-    m = re.search(r"(\d+) requests currently being processed, (\d+) idle workers", text)
+    m = re.search(
+        r"(\d+) requests currently being processed, (?:\d+ workers gracefully restarting, )?"
+        r"(\d+) idle workers", text)
     if m:
         info["busy"], info["idle"] = int(m.group(1)), int(m.group(2))
     m = re.search(r"Master PID:\s*(\d+)", text)

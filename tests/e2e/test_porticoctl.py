@@ -8,6 +8,7 @@ files, graceful-stop and stop.
 
 porticoctl is the generated script in the build dir (PORTICO_BIN's parent's parent)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -164,7 +165,12 @@ def test_start_status(p):
     kids = children_of(pid)
     T.ok(kids and all(str(k) in full.stdout for k in kids),
          "fullstatus lists every worker pid (%s)" % kids)
-    T.ok(full.stdout.startswith(r.stdout.rstrip("\n")), "status is the head of fullstatus")
+    # Counters, times and the state letters move between the two calls: compare shapes.
+    def shape(t):
+        t = re.sub(r"\b(second|minute|hour|day)s\b", r"\1", re.sub(r"\d+", "#", t))
+        return re.sub(r"[._SRWKLDCGI]{4,}", "L", t)
+    T.ok(shape(full.stdout).startswith(shape(r.stdout.rstrip("\n"))),
+         "status is the head of fullstatus (numbers and state letters aside)")
     return pid
 
 

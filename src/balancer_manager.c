@@ -12,6 +12,7 @@
 
 #include "balancer_manager.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "proxy_types.h"
 #include "respond.h"
 #include "slotmem.h"
+#include "status.h"
 #include "util.h"
 
 #define BM_BODY_MAX     16384 /* a form body larger than this is refused (httpd reads 1 KB) */
@@ -101,30 +103,15 @@ static void putf(struct bm *m, const char *fmt, ...)
     put_n(m, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+static void esc_sink(void *ctx, const char *bytes, size_t n)
+{
+    put_n(ctx, bytes, n);
+}
+
 /* HTML/XML text and attribute values (both quote kinds). */
 static void put_esc(struct bm *m, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            put(m, "&lt;");
-            break;
-        case '>':
-            put(m, "&gt;");
-            break;
-        case '&':
-            put(m, "&amp;");
-            break;
-        case '"':
-            put(m, "&quot;");
-            break;
-        case '\'':
-            put(m, "&#39;");
-            break;
-        default:
-            put_n(m, s, 1);
-        }
-    }
+    status_escape(STATUS_ESC_HTML, s, esc_sink, m);
 }
 
 /* A query-string value inside an href (then HTML-escaped by the caller's context: '&' never
@@ -147,17 +134,7 @@ static void put_urlenc(struct bm *m, const char *s)
 static void put_json_str(struct bm *m, const char *s)
 {
     put(m, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put_n(m, e, 2);
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            putf(m, "\\u%04x", c);
-        } else {
-            put_n(m, s, 1);
-        }
-    }
+    status_escape(STATUS_ESC_JSON, s, esc_sink, m);
     put(m, "\"");
 }
 
@@ -310,40 +287,71 @@ static int read_body(struct request *r, int64_t deadline, char **out, size_t *ou
     return 0;
 }
 
-/* httpd's safe_referer: the Referer's host is the host the request was made to (the Host
- * header's, else ServerName), ports aside. */
+/* The host of a URI authority [userinfo@]host[:port] in [a, e): *host and the length, 0 when
+ * there is none. The userinfo ends at the last '@', as apr_uri_parse and browsers read it. */
+static size_t authority_host(const char *a, const char *e, const char **host)
+{
+    for (const char *q = e; q > a; q--)
+        if (q[-1] == '@') {
+            a = q;
+            break;
+        }
+    if (a < e && *a == '[') {
+        const char *close = memchr(a, ']', (size_t)(e - a));
+        if (close == NULL || (close + 1 < e && close[1] != ':'))
+            return 0;
+        *host = a + 1;
+        return (size_t)(close - a - 1);
+    }
+    const char *colon = memchr(a, ':', (size_t)(e - a));
+    *host = a;
+    return (size_t)((colon != NULL ? colon : e) - a);
+}
+
+/* httpd's safe_referer: the Referer is an absolute URI whose host is the host the request
+ * was made to (the Host header's, else ServerName), ports aside. */
 static int safe_referer(const struct request *r, const char *ref)
 {
-    const char *p = strstr(ref, "://");
-    if (p == NULL)
+    /* RFC 3986 scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "//" authority:
+     * a "://" further on (in a relative reference's query, say) names no host. */
+    const char *p = ref;
+    if (!isalpha((unsigned char)*p))
+        return 0;
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (strncmp(p, "://", 3) != 0)
         return 0;
     p += 3;
-    const char *at = p + strcspn(p, "/?#");
-    const char *cred = memchr(p, '@', (size_t)(at - p));
-    if (cred != NULL)
-        p = cred + 1;
-    size_t hl;
-    if (*p == '[') {
-        const char *close = strchr(p, ']');
-        if (close == NULL)
+    const char *rh, *host = r->h.host;
+    size_t rl = authority_host(p, p + strcspn(p, "/?#"), &rh), hl;
+    if (host != NULL && *host != '\0')
+        hl = authority_host(host, host + strlen(host), &host);
+    else if ((host = r->srv->server_name) != NULL)
+        hl = strlen(host);
+    else
+        return 0;
+    return rl > 0 && rl == hl && strncasecmp(rh, host, rl) == 0;
+}
+
+/* The nonce as the request gives it equals the balancer's; the time taken does not depend on
+ * where they differ. */
+static int nonce_eq(const char *given, const char *nonce)
+{
+    size_t gl = strlen(given), nl = strlen(nonce);
+    unsigned char diff = gl != nl;
+    for (size_t i = 0; i < nl; i++)
+        diff |= (unsigned char)(nonce[i] ^ given[i < gl ? i : 0]);
+    return diff == 0;
+}
+
+/* A route or redirect from the form: printable ASCII without blanks (what a cookie or URL
+ * parameter can carry back), else the edit is ignored. */
+static int route_ok(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v <= 0x20 || (unsigned char)*v >= 0x7f)
             return 0;
-        p++;
-        hl = (size_t)(close - p);
-    } else {
-        hl = strcspn(p, ":/?#");
-    }
-    const char *host = r->h.host;
-    size_t sl;
-    if (host != NULL && *host == '[') {
-        host++;
-        sl = strcspn(host, "]");
-    } else if (host != NULL) {
-        sl = strcspn(host, ":");
-    } else {
-        host = r->srv->server_name ? r->srv->server_name : "";
-        sl = strlen(host);
-    }
-    return hl > 0 && hl == sl && strncasecmp(p, host, hl) == 0;
+    return 1;
 }
 
 /* ---- the segment ---- */
@@ -442,14 +450,14 @@ static void edit_member(struct bm *m, struct balancer_shm_info *in, struct balan
             }
         }
     }
-    if ((v = param(m, "w_wr")) != NULL) {
+    if ((v = param(m, "w_wr")) != NULL && route_ok(v)) {
         if (*v && strlen(v) < sizeof(s->route))
             util_strlcpy(s->route, v, sizeof(s->route));
         else
             memset(s->route, 0, sizeof(s->route));
         edited |= BSLOT_EDITED_ROUTE;
     }
-    if ((v = param(m, "w_rr")) != NULL) {
+    if ((v = param(m, "w_rr")) != NULL && route_ok(v)) {
         if (*v && strlen(v) < sizeof(s->redirect))
             util_strlcpy(s->redirect, v, sizeof(s->redirect));
         else
@@ -534,7 +542,8 @@ static int edit_balancer(struct bm *m, struct proxy_balancer *b, struct balancer
         struct balancer_slot *free_slot = NULL;
         /* The URL must be one portico can proxy to (scheme, host that resolves). */
         struct proxy_worker *w = proxy_worker_for_url(m->r->c->conf, m->r->arena, v, &err);
-        if (w == NULL || strlen(v) >= sizeof(free_slot->url) || find_member_slot(m, in, v) >= 0) {
+        if (w == NULL || !route_ok(v) || strlen(v) >= sizeof(free_slot->url) ||
+            find_member_slot(m, in, v) >= 0) {
             log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, m->r->c->client_addr,
                     "%s: failed to add worker %s%s%s", b->name, v, err ? ": " : "",
                     err ? err
@@ -885,6 +894,10 @@ static void render_html(struct bm *m, const struct proxy_balancer *bsel, int wse
 {
     struct request *r = m->r;
     const char *self = r->h.path ? r->h.path : "/balancer-manager";
+    /* The links and forms point back here: "//host/..." would make them protocol-relative,
+     * sending the nonce to another site. */
+    while (self[0] == '/' && self[1] == '/')
+        self++;
     const struct proxy_global_conf *pg = m->pg;
 
     put(m, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Balancer Manager</title>\n"
@@ -1137,7 +1150,7 @@ int balancer_manager_handle(struct request *r, int64_t deadline)
             log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, r->c->client_addr,
                     "ignoring params in balancer-manager cross-site access (Referer %s)",
                     ref ? ref : "missing");
-        } else if (nonce[0] != '\0' && (given == NULL || strcmp(given, nonce) != 0)) {
+        } else if (nonce[0] != '\0' && (given == NULL || !nonce_eq(given, nonce))) {
             log_msg(MOD_PROXY_BALANCER, LL_ERROR, 0, r->c->client_addr,
                     "%s: ignoring balancer-manager changes: %s nonce", bsel->name,
                     given ? "wrong" : "missing");

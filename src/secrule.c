@@ -539,7 +539,8 @@ static int run_operator(struct request *r, struct sr_tx *tx, const struct sr_rul
             for (int i = 0; i < SR_MAX_CAPTURE; i++) {
                 char key[4];
                 snprintf(key, sizeof(key), "%d", i);
-                if (i < rc && so[i] != PCRE2_UNSET)
+                /* \K in a lookaround can end a match before its start: empty then */
+                if (i < rc && so[i] != PCRE2_UNSET && eo[i] >= so[i])
                     tx_set(r, tx, key, v + so[i], eo[i] - so[i]);
                 else if (i < rc)
                     tx_set(r, tx, key, "", 0);

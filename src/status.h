@@ -49,6 +49,18 @@ int status_handle_metrics(struct request *r, int64_t deadline);
  * httpd 2.4 with mod_status loaded), 1 for Off, 2 for On. c NULL = On. */
 int status_extended(const struct conf *c);
 
+/* Added by review: the one escaper of every status and balancer-manager output. The text
+ * goes to put(ctx, bytes, n) in runs. Bytes that are not UTF-8 (and, for HTML/XML, control
+ * characters XML 1.0 forbids even as references) come out as U+FFFD, so a hostile route or
+ * Host header cannot make the JSON, XML or exposition invalid. */
+enum status_esc {
+    STATUS_ESC_HTML, /* HTML and XML text and attribute values (both quote kinds) */
+    STATUS_ESC_JSON, /* the inside of a JSON string; < > & as \u escapes too */
+    STATUS_ESC_PROM  /* the inside of a Prometheus label value */
+};
+void status_escape(enum status_esc how, const char *s,
+                   void (*put)(void *ctx, const char *bytes, size_t n), void *ctx);
+
 /* The worker's segments (set by worker.c after fork; the balancer one is balancer_get_shm()). */
 void status_set_scoreboard(const struct slotmem *sb);
 

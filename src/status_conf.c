@@ -14,7 +14,7 @@
 static const char *const known_handlers[] = {
     "server-status",    /* mod_status */
     "portico-metrics",  /* Prometheus text exposition */
-    "balancer-manager", /* accepted; answered 501 until it exists */
+    "balancer-manager", /* mod_proxy_balancer's manager page */
     "proxy-server",     /* mod_proxy's handler name */
 };
 

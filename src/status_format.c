@@ -112,60 +112,122 @@ __attribute__((format(printf, 2, 3))) static void bprintf(struct status_buf *b, 
     b->len += (size_t)n;
 }
 
-static void put_html(struct status_buf *b, const char *s)
+/* ---- escaping (status.h; balancer_manager.c uses it too) ---- */
+
+static const char utf8_replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or
+ * code points above U+10FFFF), 0 when p starts an ill-formed one. Stops at a NUL. */
+static size_t utf8_len(const unsigned char *p)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            puts_(b, "&lt;");
-            break;
-        case '>':
-            puts_(b, "&gt;");
-            break;
-        case '&':
-            puts_(b, "&amp;");
-            break;
-        case '"':
-            puts_(b, "&quot;");
-            break;
-        default:
-            putc_(b, *s);
-        }
-    }
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (p[0] == 0xe0)
+        lo = 0xa0;
+    else if (p[0] == 0xed)
+        hi = 0x9f;
+    else if (p[0] == 0xf0)
+        lo = 0x90;
+    else if (p[0] == 0xf4)
+        hi = 0x8f;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
 }
 
-/* A JSON string literal. Snapshot text is printable ASCII already (scoreboard_get_text),
- * but names from the config may hold anything: control characters are \u-escaped. */
+/* What stands for the ASCII byte c, or NULL when it stands for itself. */
+static const char *esc_ascii(enum status_esc how, unsigned char c, char tmp[8])
+{
+    static const char *const html[128] = {
+        ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&#39;",
+    };
+    static const char *const prom[128] = {['\\'] = "\\\\", ['"'] = "\\\"", ['\n'] = "\\n"};
+    switch (how) {
+    case STATUS_ESC_HTML:
+        /* XML 1.0 allows no other C0 control, not even as &#N; */
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+            return utf8_replacement;
+        return html[c];
+    case STATUS_ESC_JSON:
+        if (c == '"' || c == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            tmp[2] = '\0';
+            return tmp;
+        }
+        /* < > & too: the JSON stays inert if someone pastes it into a <script> */
+        if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&') {
+            snprintf(tmp, 8, "\\u%04x", c);
+            return tmp;
+        }
+        return NULL;
+    case STATUS_ESC_PROM:
+        return prom[c];
+    }
+    return NULL;
+}
+
+void status_escape(enum status_esc how, const char *s,
+                   void (*put_fn)(void *ctx, const char *bytes, size_t n), void *ctx)
+{
+    const char *run = s; /* bytes not yet given to put_fn that stand for themselves */
+    while (*s) {
+        char tmp[8];
+        const char *rep;
+        size_t n = utf8_len((const unsigned char *)s);
+        if (n == 0) {
+            rep = how == STATUS_ESC_JSON ? "\\ufffd" : utf8_replacement;
+            n = 1;
+        } else {
+            rep = n == 1 ? esc_ascii(how, (unsigned char)*s, tmp) : NULL;
+        }
+        if (rep == NULL) {
+            s += n;
+            continue;
+        }
+        if (s > run)
+            put_fn(ctx, run, (size_t)(s - run));
+        put_fn(ctx, rep, strlen(rep));
+        s += n;
+        run = s;
+    }
+    if (s > run)
+        put_fn(ctx, run, (size_t)(s - run));
+}
+
+static void esc_sink(void *ctx, const char *bytes, size_t n)
+{
+    put(ctx, bytes, n);
+}
+
+static void put_html(struct status_buf *b, const char *s)
+{
+    status_escape(STATUS_ESC_HTML, s, esc_sink, b);
+}
+
 static void put_json_str(struct status_buf *b, const char *s)
 {
     putc_(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            putc_(b, '\\');
-            putc_(b, (char)c);
-        } else if (c < 0x20 || c == 0x7f) {
-            bprintf(b, "\\u%04x", c);
-        } else {
-            putc_(b, (char)c);
-        }
-    }
+    status_escape(STATUS_ESC_JSON, s, esc_sink, b);
     putc_(b, '"');
 }
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
 static void put_prom_label(struct status_buf *b, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"') {
-            putc_(b, '\\');
-            putc_(b, *s);
-        } else if (*s == '\n') {
-            puts_(b, "\\n");
-        } else {
-            putc_(b, *s);
-        }
-    }
+    status_escape(STATUS_ESC_PROM, s, esc_sink, b);
 }
 
 /* ---- snapshot ---- */
@@ -369,6 +431,12 @@ static int gather_scoreboard(const struct slotmem *sm, struct snap *s)
     return 0;
 }
 
+/* A C string through scoreboard_get_text's bounding and sanitising. */
+static void set_text(char *out, size_t outlen, const char *s)
+{
+    scoreboard_get_text(out, outlen, s, strlen(s) + 1);
+}
+
 /* The contract says CLOCK_REALTIME ms; a writer that used the monotonic clock (values below
  * 2001-09-09 in ms) is converted rather than shown as decades ago. 0 stays 0 (never). */
 static int64_t wall_ms(int64_t t, int64_t mono_offset)
@@ -419,7 +487,7 @@ static int gather_balancers(const struct slotmem *sm, const struct conf *c, stru
         if (o->name[0] == '\0') {
             const char *cn = conf_balancer_name(c, b);
             if (cn != NULL)
-                util_strlcpy(o->name, cn, sizeof(o->name));
+                set_text(o->name, sizeof(o->name), cn);
             else
                 snprintf(o->name, sizeof(o->name), "balancer #%u", b);
         }
@@ -445,7 +513,7 @@ static int gather_balancers(const struct slotmem *sm, const struct conf *c, stru
             if (m->name[0] == '\0') {
                 const char *cn = conf_member_name(c, m->slot);
                 if (cn != NULL)
-                    util_strlcpy(m->name, cn, sizeof(m->name));
+                    set_text(m->name, sizeof(m->name), cn);
                 else
                     snprintf(m->name, sizeof(m->name), "slot %u", m->slot);
             }
@@ -493,8 +561,10 @@ static int gather(const struct status_source *src, struct snap *s)
     s->now_ms = src->now_ms > 0 ? src->now_ms : scoreboard_now_ms();
     s->now = s->now_ms / 1000;
     s->extended = src->extended;
+    /* Names from the request (Host) and the config get the scoreboard's sanitising too: the
+     * ?auto and text formats print them as they are. */
     if (src->server_name != NULL)
-        util_strlcpy(s->server_name, src->server_name, sizeof(s->server_name));
+        set_text(s->server_name, sizeof(s->server_name), src->server_name);
     if (getloadavg(s->load, 3) == 3)
         s->has_load = 1;
     if (src->scoreboard != NULL && src->scoreboard->hdr != NULL &&
@@ -502,7 +572,7 @@ static int gather(const struct status_source *src, struct snap *s)
         return -1;
     if (s->server_name[0] == '\0' && src->conf != NULL && src->conf->main != NULL &&
         src->conf->main->server_name != NULL)
-        util_strlcpy(s->server_name, src->conf->main->server_name, sizeof(s->server_name));
+        set_text(s->server_name, sizeof(s->server_name), src->conf->main->server_name);
     if (s->server_name[0] == '\0')
         util_strlcpy(s->server_name, "localhost", sizeof(s->server_name));
     if (s->server_version[0] == '\0')

@@ -20,7 +20,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import T, http_request  # noqa: E402
+from portico_test import Conn, T, http_request  # noqa: E402
 from backends import BackendProc, ExamplePortico, served_by  # noqa: E402
 
 NS = {"httpd": "http://httpd.apache.org"}
@@ -148,6 +148,85 @@ def disable_drain_factor(p, urls, names, nonce):
           "b_lbm, b_max, b_tmo together")
 
 
+def hostile_inputs(p, urls, nonce):
+    """CSRF and input handling: Referer parsing, nonce of another length, routes that are
+    not printable ASCII, keep-alive after a POST (Content-Length and chunked), a body over
+    the limit, and a path that would make the page's links protocol-relative."""
+    b = urls[1]
+    base = {"b": "backend", "w": b, "nonce": nonce}
+    route0 = member(state(p), b)["route"]
+
+    def post_ref(fields, referer):
+        body = urllib.parse.urlencode(fields).encode()
+        hdrs = [("Content-Type", "application/x-www-form-urlencoded"), ("Referer", referer)]
+        return http_request(p.port, "POST", BM, headers=hdrs, body=body, timeout=10)
+
+    port = p.port
+    refused = [("http://localhost@evil.example:%d%s" % (port, BM), "userinfo names localhost, host is evil"),
+               ("/x?next=http://localhost:%d%s" % (port, BM), "a relative Referer with a URL in its query"),
+               ("http://localhost.evil.example:%d/" % port, "a host that only starts with localhost"),
+               ("http://[::1]:%d/" % port, "an IPv6 literal that is not the Host")]
+    for ref, what in refused:
+        r = post_ref(dict(base, w_wr="csrf"), ref)
+        T.is_((r.status, member(state(p), b)["route"]), (200, route0), "Referer refused: " + what)
+    r = post_ref(dict(base, w_wr="via-userinfo"), "http://evil.example@localhost:%d%s" % (port, BM))
+    T.is_(member(state(p), b)["route"], "via-userinfo", "Referer with userinfo before this host: accepted")
+    r = post(p, dict(base, nonce=nonce[:-1], w_wr="short-nonce"))
+    T.is_(member(state(p), b)["route"], "via-userinfo", "a nonce one character short: refused")
+    r = post(p, dict(base, nonce=nonce + "0", w_wr="long-nonce"))
+    T.is_(member(state(p), b)["route"], "via-userinfo", "a nonce one character long: refused")
+
+    for bad, what in (("x\x01y", "a control character"), ("r\xff", "a byte that is not UTF-8"),
+                      ("a b", "a blank"), ("<i>", None)):
+        body = ("b=backend&w=%s&nonce=%s&w_wr=%s" % (urllib.parse.quote(b, safe=""), nonce,
+                urllib.parse.quote(bad.encode("latin-1"), safe=""))).encode()
+        hdrs = [("Content-Type", "application/x-www-form-urlencoded"),
+                ("Referer", "http://localhost:%d%s" % (port, BM))]
+        http_request(p.port, "POST", BM, headers=hdrs, body=body, timeout=10)
+        if what is not None:
+            T.is_(member(state(p), b)["route"], "via-userinfo", "a route with %s is ignored" % what)
+    T.is_(member(state(p), b)["route"], "<i>", "a route with markup is stored ...")
+    page = get(p, BM).body.decode()
+    T.ok("<i>" not in page and "&lt;i&gt;" in page, "... and escaped in the page")
+    xml_ok = True
+    try:
+        ET.fromstring(get(p, BM + "?xml").body)
+    except ET.ParseError:
+        xml_ok = False
+    T.ok(xml_ok, "... and ?xml still parses")
+    T.ok("\\u003ci\\u003e" in get(p, BM + "?json").body.decode(), "... and ?json \\u-escapes it")
+
+    # keep-alive: the POST's body is consumed exactly, the next request on the connection works
+    hdrs = [("Content-Type", "application/x-www-form-urlencoded"),
+            ("Referer", "http://localhost:%d%s" % (port, BM))]
+    with Conn(p.port, timeout=10) as c:
+        body = urllib.parse.urlencode(dict(base, w_wr="ka1")).encode()
+        r1 = c.request("POST", BM, hdrs, body)
+        r2 = c.request("GET", BM + "?json")
+        T.is_((r1 and r1.status, r2 and r2.status), (200, 200), "keep-alive: POST then GET on one connection")
+        T.is_(json.loads(r2.body.decode())["balancers"][0]["members"][1]["route"] if r2 else None, "ka1",
+              "... the GET sees the POST's change")
+        body = urllib.parse.urlencode(dict(base, w_wr=route0)).encode()
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        r3 = c.request("POST", BM, hdrs + [("Transfer-Encoding", "chunked")], chunked)
+        r4 = c.request("GET", BM + "?xml")
+        T.is_((r3 and r3.status, r4 and r4.status), (200, 200), "keep-alive: chunked POST then GET")
+    T.is_(member(state(p), b)["route"], route0, "the chunked POST's change applied (route restored)")
+
+    with Conn(p.port, timeout=10) as c:
+        big = b"w_wr=x&" + b"a" * 20000
+        r = c.request("POST", BM, hdrs, big)
+        T.is_(r and r.status, 413, "a form body over 16 KB: 413")
+        T.ok(c.closed_by_peer(), "... and the connection is closed")
+
+    r = get(p, "//" + BM.lstrip("/"))
+    if r.status == 200:
+        t = r.body.decode()
+        T.ok(re.search(r"(href|action)=\"//", t) is None, "a //path request: no protocol-relative links")
+    else:
+        T.ok(True, "a //path request is not the manager (%d)" % r.status)
+
+
 def add_member(p, urls, names, nonce, c_url):
     r = post(p, {"b": "backend", "nonce": nonce, "b_nwrkr": c_url, "b_wyes": "1"})
     T.is_(r.status, 200, "add a member in a growth slot: 200")
@@ -255,6 +334,7 @@ def main():
             T.section(lambda: page_and_formats(p, urls, nonce))
             T.section(lambda: wrong_nonce(p, urls[0], nonce))
             T.section(lambda: disable_drain_factor(p, urls, names, nonce))
+            T.section(lambda: hostile_inputs(p, urls, nonce))
             T.section(lambda: add_member(p, urls, names, nonce, c_url))
             T.section(lambda: chromium(p, urls, names, nonce))
             r = http_request(p.port, "DELETE", BM)

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import T, Portico, http_request, free_port, wait_until  # noqa: E402
+from portico_test import Conn, T, Portico, http_request, free_port, wait_until  # noqa: E402
 from backends import BackendProc, lb_base_conf, served_by  # noqa: E402
 
 CONF = """
@@ -200,6 +200,34 @@ def check_keys_vs_httpd(keys):
     T.is_(ours_member, ref_member, "?auto: balancer keys as mod_proxy's status hook")
 
 
+def hostile_text(p):
+    """A request line and Host with markup, quotes and bytes that are not UTF-8, held on a
+    keep-alive connection so its worker's slot shows it: every format stays well-formed and
+    nothing comes out unescaped."""
+    with Conn(p.port, timeout=10) as c:
+        c.send(b'GET /app/<zz>"x\'\xff\xfe?q=<yy>& HTTP/1.1\r\nHost: localhost\r\n\r\n')
+        first = c.read_response()
+        T.ok(first is not None, "a hostile request line got an answer (%s)" % (first and first.status))
+        html = get(p, "/server-status").body
+        T.ok(b"<zz>" not in html and b"<yy>" not in html and b"\xff" not in html,
+             "HTML: the request line's markup and bytes do not come out raw")
+        T.ok(b"&lt;zz&gt;" in html, "HTML: the request line is shown escaped")
+        body = get(p, "/server-status?json").body
+        try:
+            j = json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            j = None
+            T.diag(str(e))
+        T.ok(isinstance(j, dict), "?json: still valid UTF-8 JSON")
+        reqs = [w.get("request", "") for w in (j or {}).get("workers", [])]
+        T.ok(any("/app/" in q and "x" in q for q in reqs), "?json: the held request is listed", reqs)
+    r = get(p, "/server-status?auto", host="we\"ird.example")
+    T.ok(r.status in (200, 400), "a Host with a quote: answered (%d)" % r.status)
+    if r.status == 200:
+        T.ok(r.body.split(b"\n", 1)[0] in (b'we"ird.example', b"we?ird.example"),
+             "?auto: the Host on the first line, printable")
+
+
 def main():
     with BackendProc("echo", name="A") as a, BackendProc("echo", name="B") as b:
         conf = CONF.replace("{A}", str(a.port)).replace("{B}", str(b.port))
@@ -288,6 +316,8 @@ def main():
                 key = ("portico_balancer_member_up", key[1])
                 T.is_(s.get(key), 1.0, "/metrics: member %s up" % route)
             T.ok(any(k[0] == "portico_worker_state" for k in s), "/metrics: worker states")
+
+            T.section(lambda: hostile_text(p))
 
             r = get(p, "/server-status/plain")
             T.ok(b"Server Status" not in r.body,

@@ -12,6 +12,7 @@
 #include "conf_registry.h"
 #include "conn.h"
 #include "env.h"
+#include "fakereq.h"
 #include "log.h"
 #include "secrule.h"
 #include "tap.h"
@@ -34,41 +35,8 @@ static void fake_request(struct request *r, const struct conf *c, const struct c
                          const char *ip, const char *method, const char *path, const char *query,
                          const char *headers)
 {
-    memset(r, 0, sizeof(*r));
-    memset(&CONN, 0, sizeof(CONN));
-    CONN.conf = c;
-    util_strlcpy(CONN.client_ip, ip ? ip : "192.0.2.10", sizeof(CONN.client_ip));
-    snprintf(CONN.client_addr, sizeof(CONN.client_addr), "%s:40000", CONN.client_ip);
-    util_strlcpy(CONN.local_ip, "127.0.0.1", sizeof(CONN.local_ip));
-    r->c = &CONN;
-    r->arena = A;
-    r->srv = srv != NULL ? srv : c->main;
-    r->h.method = arena_strdup(A, method ? method : "GET");
-    r->h.path = arena_strdup(A, path ? path : "/");
-    r->h.query = query ? arena_strdup(A, query) : NULL;
-    r->h.protocol = "HTTP/1.1";
-    r->path = r->h.path;
-    r->uri = r->h.path;
-    int n = 0;
-    for (const char *p = headers ? headers : ""; *p; p++)
-        n += *p == '\n';
-    r->h.headers = arena_calloc(A, (size_t)n + 1, sizeof(struct http_header));
-    const char *p = headers ? headers : "";
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        const char *colon = strchr(p, ':');
-        struct http_header *h = &r->h.headers[r->h.n_headers++];
-        h->name = arena_strndup(A, p, (size_t)(colon - p));
-        h->name_len = strlen(h->name);
-        const char *v = colon + 1;
-        while (*v == ' ')
-            v++;
-        h->value = arena_strndup(A, v, (size_t)(nl - v));
-        h->value_len = strlen(h->value);
-        if (util_strcaseeq(h->name, "Host"))
-            r->h.host = h->value;
-        p = nl + 1;
-    }
+    struct fakereq f = {ip, NULL, method, path, query, headers};
+    fakereq_build(r, &CONN, A, c, srv, &f);
 }
 
 struct rcase {
@@ -137,6 +105,14 @@ static const struct rcase cases[] = {
      "SecRuleEngine On\nSecRule ARGS_GET:q \"^a b%zz$\" "
      "\"phase:1,id:1,nolog,pass,t:none,setenv:U=1\"\n",
      0, 0, "/", "q=a+b%zz", 0, 1, 0, "U", "1"},
+    {"t:urlDecode keeps a NUL byte for the next transformation",
+     "SecRuleEngine On\nSecRule REQUEST_HEADERS:X-N \"^(.*)$\" "
+     "\"phase:1,id:1,capture,nolog,pass,t:urlDecode,t:hexEncode,setenv:H=%{TX.1}\"\n",
+     0, 0, 0, 0, "X-N: a%00b%zz\n", 1, 0, "H", "610062257a7a"},
+    {"a captured NUL byte reaches the env var as \\x00",
+     "SecRuleEngine On\nSecRule REQUEST_HEADERS:X-N \"^(.*)$\" "
+     "\"phase:1,id:1,capture,nolog,pass,t:urlDecode,setenv:H=%{TX.1}\"\n",
+     0, 0, 0, 0, "X-N: a%00b\n", 1, 0, "H", "a\\x00b"},
     {"t:trim",
      "SecRuleEngine On\nSecRule REQUEST_HEADERS:X-T \"^v$\" "
      "\"phase:1,id:1,nolog,pass,t:trim,setenv:T=1\"\n",

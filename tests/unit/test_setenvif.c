@@ -10,6 +10,7 @@
 #include "conf_registry.h"
 #include "conn.h"
 #include "env.h"
+#include "fakereq.h"
 #include "route.h"
 #include "setenvif.h"
 #include "tap.h"
@@ -32,37 +33,9 @@ static void fake_request(struct request *r, const struct conf *c, const struct c
                          const char *ip, const char *method, const char *path, const char *uri,
                          const char *headers)
 {
-    memset(r, 0, sizeof(*r));
-    memset(&CONN, 0, sizeof(CONN));
-    CONN.conf = c;
-    util_strlcpy(CONN.client_ip, ip ? ip : "192.0.2.10", sizeof(CONN.client_ip));
-    util_strlcpy(CONN.local_ip, "198.51.100.7", sizeof(CONN.local_ip));
-    r->c = &CONN;
-    r->arena = A;
-    r->srv = srv != NULL ? srv : c->main;
-    r->h.method = arena_strdup(A, method ? method : "GET");
-    r->h.path = arena_strdup(A, path ? path : "/");
-    r->h.protocol = "HTTP/1.1";
-    r->path = r->h.path;
+    struct fakereq f = {ip, "198.51.100.7", method, path, NULL, headers};
+    fakereq_build(r, &CONN, A, c, srv, &f);
     r->uri = uri;
-    int n = 0;
-    for (const char *p = headers ? headers : ""; *p; p++)
-        n += *p == '\n';
-    r->h.headers = arena_calloc(A, (size_t)n + 1, sizeof(struct http_header));
-    const char *p = headers ? headers : "";
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        const char *colon = strchr(p, ':');
-        struct http_header *h = &r->h.headers[r->h.n_headers++];
-        h->name = arena_strndup(A, p, (size_t)(colon - p));
-        h->name_len = strlen(h->name);
-        const char *v = colon + 1;
-        while (*v == ' ')
-            v++;
-        h->value = arena_strndup(A, v, (size_t)(nl - v));
-        h->value_len = strlen(h->value);
-        p = nl + 1;
-    }
 }
 
 struct scase {

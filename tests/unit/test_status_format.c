@@ -584,7 +584,8 @@ static void test_json(const struct status_source *base)
     ok(has(t, "\"busy_workers\": 2, \"graceful_workers\": 1, \"idle_workers\": 1"),
        "json: worker counts");
     ok(has(t, "\"scoreboard\": \"_WGS..K\""), "json: scoreboard letters");
-    ok(has(t, "\"request\": \"GET /a\\\"<b>&\\\\ HTTP/1.1\""), "json: request escaped");
+    ok(has(t, "\"request\": \"GET /a\\\"\\u003cb\\u003e\\u0026\\\\ HTTP/1.1\""),
+       "json: request escaped (markup as \\u escapes)");
     ok(has(t, "\"route\": \"q\\\"x\\\\y\""), "json: route with quote and backslash escaped");
     ok(has(t, "\"name\": \"balancer://app\""), "json: balancer name");
     ok(has(t, "\"sticky\": \"ROUTEID\""), "json: sticky");
@@ -607,11 +608,15 @@ static void test_json(const struct status_source *base)
     ok(json_valid(t) && !has(t, "\"client\""), "json: ExtendedStatus Off hides client/request");
     free(t);
 
-    /* Control characters and quotes in a server name given by the caller. */
-    src.server_name = "we\"ird\x01name\\";
+    /* Control characters, quotes and bytes that are not UTF-8 in a server name given by the
+     * caller (the Host header): sanitised as scoreboard text, then escaped. */
+    src.server_name = "we\"ird\x01na\xffme\\";
     t = run(&src, STATUS_JSON);
-    ok(json_valid(t) && has(t, "\"name\": \"we\\\"ird\\u0001name\\\\\""),
-       "json: control characters \\u-escaped");
+    ok(json_valid(t) && has(t, "\"name\": \"we\\\"ird?na?me\\\\\""),
+       "json: control characters and non-UTF-8 bytes of the host name sanitised");
+    free(t);
+    t = run(&src, STATUS_AUTO);
+    ok(t != NULL && strncmp(t, "we\"ird?na?me\\\n", 14) == 0, "auto: the host name sanitised");
     free(t);
 }
 
@@ -756,6 +761,54 @@ static void test_names(const struct status_source *base, struct fixture *f)
     memcpy(s->url, saved, sizeof(saved));
 }
 
+/* ---- status_escape (shared with balancer_manager.c) ---- */
+
+static void esc_collect(void *ctx, const char *bytes, size_t n)
+{
+    char *out = ctx;
+    size_t l = strlen(out);
+    if (l + n < 256) {
+        memcpy(out + l, bytes, n);
+        out[l + n] = '\0';
+    }
+}
+
+static void test_escape(void)
+{
+    static const struct {
+        enum status_esc how;
+        const char *in, *want, *what;
+    } cases[] = {
+        {STATUS_ESC_HTML, "<a href=\"x\">'&'</a>",
+         "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;", "html: markup and both quotes"},
+        {STATUS_ESC_HTML,
+         "a\x01"
+         "b\tc\x7f",
+         "a\xef\xbf\xbd"
+         "b\tc\xef\xbf\xbd",
+         "html: controls XML forbids become U+FFFD, tab stays"},
+        {STATUS_ESC_HTML, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "html: well-formed UTF-8 kept"},
+        {STATUS_ESC_HTML, "\xff\xc0\xaf\xed\xa0\x80x",
+         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx",
+         "html: invalid, overlong and surrogate bytes become U+FFFD each"},
+        {STATUS_ESC_HTML, "\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd",
+         "html: truncated sequence at the end"},
+        {STATUS_ESC_JSON, "q\"b\\\n<&>", "q\\\"b\\\\\\u000a\\u003c\\u0026\\u003e",
+         "json: quotes, backslash, controls, markup"},
+        {STATUS_ESC_JSON, "a\xf4\x90\x80\x80\xc3\xa9", "a\\ufffd\\ufffd\\ufffd\\ufffd\xc3\xa9",
+         "json: beyond U+10FFFF is \\ufffd, UTF-8 kept"},
+        {STATUS_ESC_PROM, "a\"b\\c\nd\xfe", "a\\\"b\\\\c\\nd\xef\xbf\xbd",
+         "prometheus: quote, backslash, newline, non-UTF-8"},
+        {STATUS_ESC_JSON, "", "", "json: empty"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char out[256] = "";
+        status_escape(cases[i].how, cases[i].in, esc_collect, out);
+        is_str(out, cases[i].want, "%s", cases[i].what);
+    }
+}
+
 static void test_empty(void)
 {
     struct status_source src = {NULL, NULL, NULL, 1, NOW_S * 1000, NULL};
@@ -881,6 +934,7 @@ int main(void)
         test_text(&src);
         test_names(&src, &f);
     }
+    test_escape();
     test_empty();
     test_conf();
     slotmem_detach(&bal_sm);

@@ -6,8 +6,9 @@
  * lookup (as httpd does) and then an O(1) probe, misses included. A file larger than
  * RWMAP_TXT_WHOLE_MAX is not loaded whole (a worker would hold it all); it is scanned per
  * key as httpd does, with a bounded direct-mapped cache of answers (misses too) that is
- * dropped when the file changes. The cache lives in malloc'd memory owned by the process,
- * not by any request or config arena; rewrite_maps_child_init() empties it. */
+ * dropped when the file changes; so is a file of more than RWMAP_TXT_MAX_ENTRIES entries. The cache
+ * lives in malloc'd memory owned by the process, not by any request or config arena;
+ * rewrite_maps_child_init() empties it. */
 #include "config.h"
 
 #include "rewrite_map_impl.h"
@@ -31,9 +32,13 @@
 
 #define RWMAP_LINE_MAX      1024               /* httpd's REWRITE_MAX_TXT_MAP_LINE */
 #define RWMAP_TXT_WHOLE_MAX (16 * 1024 * 1024) /* bigger files are scanned per key */
-#define RWMAP_SCAN_SLOTS    1024               /* answers cached per scanned file */
-#define RWMAP_SCAN_KEY_MAX  1024               /* longer keys are not cached */
-#define RWMAP_MAX_CACHES    65536              /* bound on map indexes the cache follows */
+/* A file of many tiny entries costs more in hash table (12 bytes a slot, up to 2.7 slots an
+ * entry) than in text: past this many entries it is scanned per key too, so a worker holds
+ * at most ~12 MB of table plus the file's size in strings. */
+#define RWMAP_TXT_MAX_ENTRIES (512 * 1024)
+#define RWMAP_SCAN_SLOTS      1024  /* answers cached per scanned file */
+#define RWMAP_SCAN_KEY_MAX    1024  /* longer keys are not cached */
+#define RWMAP_MAX_CACHES      65536 /* bound on map indexes the cache follows */
 
 /* ---------------------------------------------------------------------------------------
  * int: maps
@@ -225,6 +230,18 @@ static void txt_cache_clear(struct txt_cache *tc)
     memset(tc, 0, sizeof(*tc));
 }
 
+/* Empties tc and makes it describe the file st (not loaded yet). */
+static void txt_cache_reset(struct txt_cache *tc, const struct rewrite_map *owner,
+                            const struct stat *st)
+{
+    txt_cache_clear(tc);
+    tc->owner = owner;
+    tc->dev = st->st_dev;
+    tc->ino = st->st_ino;
+    tc->size = st->st_size;
+    tc->mtime = st->st_mtim;
+}
+
 static struct txt_cache *txt_cache_get(const struct rewrite_map *m)
 {
     if (m->index >= RWMAP_MAX_CACHES)
@@ -335,11 +352,18 @@ static int table_grow(struct txt_cache *tc)
     return 0;
 }
 
-/* Reads the whole file into tc (first occurrence of a key wins). Returns 0 or -1 (errno). */
-static int txt_load(struct txt_cache *tc, FILE *f)
+/* Reads the whole file into tc (first occurrence of a key wins). Returns 0, 1 when the file
+ * holds too many entries to keep (tc is then half-filled: the caller clears it), or -1
+ * (errno). size_hint (the file's size) sizes the string store once. */
+static int txt_load(struct txt_cache *tc, FILE *f, off_t size_hint)
 {
     char line[RWMAP_LINE_MAX + 1];
     int oom = 0;
+    if (size_hint > 0 && size_hint <= RWMAP_TXT_WHOLE_MAX) {
+        /* key and value with their NULs never take more than their line */
+        tc->strings = malloc((size_t)size_hint + 2);
+        tc->strings_cap = tc->strings != NULL ? (size_t)size_hint + 2 : 0;
+    }
     strings_add(tc, "", 0, &oom); /* offset 0 marks empty table slots */
     while (!oom && fgets(line, sizeof(line), f) != NULL) {
         char *key, *val;
@@ -347,6 +371,8 @@ static int txt_load(struct txt_cache *tc, FILE *f)
         if (!txt_split(line, &key, &klen, &val, &vlen))
             continue;
         uint32_t h = hash_bytes(key, klen);
+        if (tc->n >= RWMAP_TXT_MAX_ENTRIES)
+            return 1;
         if ((tc->n + 1) * 4 > tc->table_cap * 3 && table_grow(tc) != 0) {
             oom = 1;
             break;
@@ -438,18 +464,15 @@ static const char *txt_lookup(struct request *r, const struct rewrite_map *m, co
     /* tc NULL (index out of bounds, no memory): plain uncached scan, as httpd does */
     if (tc != NULL && !same_file(tc, &st)) {
         const struct rewrite_map *owner = tc->owner;
-        txt_cache_clear(tc);
-        tc->owner = owner;
-        tc->dev = st.st_dev;
-        tc->ino = st.st_ino;
-        tc->size = st.st_size;
-        tc->mtime = st.st_mtim;
-        if (st.st_size > RWMAP_TXT_WHOLE_MAX) {
+        txt_cache_reset(tc, owner, &st);
+        int rc = st.st_size > RWMAP_TXT_WHOLE_MAX ? 1 : txt_load(tc, f, st.st_size);
+        int saved = errno;
+        if (rc == 1) {
+            txt_cache_reset(tc, owner, &st);
             tc->slots = calloc(RWMAP_SCAN_SLOTS, sizeof(*tc->slots));
             tc->loaded = tc->slots != NULL; /* else every lookup scans, uncached */
+            rewind(f);
         } else {
-            int rc = txt_load(tc, f);
-            int saved = errno;
             fclose(f);
             if (rc != 0) {
                 log_msg(MOD_REWRITE, LL_ERROR, saved, client_of(r),

@@ -316,11 +316,15 @@ struct dbd_centry {
 };
 
 #define DBD_CACHE_BUCKETS 1024
-#define DBD_CACHE_MAX     100000 /* per map; then the cache starts over (bounded memory) */
+/* Per map and process; past either bound the cache starts over. Keys are request data (a
+ * URL can be 8 KB), so the count alone would not bound the memory. */
+#define DBD_CACHE_MAX   100000
+#define DBD_CACHE_BYTES (4u * 1024 * 1024)
 
 struct dbd_cache {
     struct dbd_centry *b[DBD_CACHE_BUCKETS];
     unsigned count;
+    size_t bytes;
 };
 
 static struct {
@@ -434,13 +438,16 @@ static int run_init_sql(const struct request *r, struct dbd_conn *c, const struc
     return 0;
 }
 
+/* *fresh says whether the connection was opened by this call (else it is a kept one). */
 static struct dbd_conn *dbd_connect(const struct request *r, const struct dbd_eff *e,
-                                    unsigned nmaps)
+                                    unsigned nmaps, int *fresh)
 {
     const char *params = e->driver == DBD_SQLITE3 ? e->params_path : e->params;
+    *fresh = 0;
     for (struct dbd_conn *c = P.conns; c; c = c->next)
         if (c->driver == e->driver && strcmp(c->params, params) == 0 && c->nmaps >= nmaps)
             return c;
+    *fresh = 1;
     struct dbd_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -619,7 +626,11 @@ static const struct dbd_centry *cache_get(struct dbd_cache *ca, const char *key)
 
 static void cache_put(struct dbd_cache *ca, const char *key, const char *val)
 {
-    if (ca->count >= DBD_CACHE_MAX) {
+    size_t kl = strlen(key);
+    size_t cost = sizeof(struct dbd_centry) + kl + 1 + (val != NULL ? strlen(val) : 0) + 1;
+    if (cost > DBD_CACHE_BYTES / 16)
+        return; /* one huge entry would evict everything else */
+    if (ca->count >= DBD_CACHE_MAX || ca->bytes + cost > DBD_CACHE_BYTES) {
         for (unsigned b = 0; b < DBD_CACHE_BUCKETS; b++)
             for (struct dbd_centry *e = ca->b[b]; e;) {
                 struct dbd_centry *n = e->next;
@@ -629,7 +640,6 @@ static void cache_put(struct dbd_cache *ca, const char *key, const char *val)
             }
         memset(ca, 0, sizeof(*ca));
     }
-    size_t kl = strlen(key);
     struct dbd_centry *e = malloc(sizeof(*e) + kl + 1);
     if (e == NULL || (e->val = strdup(val != NULL ? val : "")) == NULL) {
         free(e);
@@ -640,6 +650,7 @@ static void cache_put(struct dbd_cache *ca, const char *key, const char *val)
     e->next = ca->b[h];
     ca->b[h] = e;
     ca->count++;
+    ca->bytes += cost;
 }
 
 /* ---- lookup ---- */
@@ -669,15 +680,18 @@ const char *rwmap_dbd_lookup(struct request *r, const struct rewrite_map *m, con
     }
     const char *val = NULL;
     int rc = -1;
-    /* A connection the server dropped (restart, idle timeout) is opened again once. */
+    /* A kept connection the server dropped (restart, idle timeout) is opened again once; a
+     * connection that cannot be opened is not tried twice (a database that is down would
+     * cost each lookup two connect timeouts). */
     for (int attempt = 0; attempt < 2; attempt++) {
-        struct dbd_conn *c = dbd_connect(r, &e, nmaps);
+        int fresh = 0;
+        struct dbd_conn *c = dbd_connect(r, &e, nmaps, &fresh);
         if (c == NULL) {
             log_msg(MOD_REWRITE, LL_ERROR, 0, client_of(r),
                     "rewritemap: No db handle available! Check your database access (map %s)",
                     m->name);
             rc = -2;
-            continue;
+            break;
         }
         if (c->driver == DBD_SQLITE3)
             rc = query_sqlite(r, c, m, dm, key, &val);
@@ -687,7 +701,7 @@ const char *rwmap_dbd_lookup(struct request *r, const struct rewrite_map *m, con
 #endif
         if (rc == -2 || !e.persist)
             dbd_close(c);
-        if (rc != -2)
+        if (rc != -2 || fresh)
             break;
     }
     if (rc != 0)

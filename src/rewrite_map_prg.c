@@ -42,12 +42,16 @@
 /* How often a waiting worker looks whether the program was restarted under it. */
 #define PRG_POLL_SLICE_MS     200
 #define PRG_DEFAULT_TIMEOUT_S 60
+/* Longest answer taken (httpd has no bound): a program that writes without end must not make
+ * a worker grow until Timeout. A longer line answers not-found; its rest is skipped. */
+#define PRG_ANSWER_MAX (256 * 1024)
 
 struct prg_state;
 
 /* m->priv: what RewriteMap said, plus where the runtime put the program. */
 struct prg_def {
     char *cmdline; /* the command as given to /bin/sh -c */
+    char *dir;     /* httpd runs the program in its own directory; NULL = found via PATH */
     char *user;    /* third argument, NULL = the user that started portico */
     uid_t uid;
     gid_t gid;
@@ -156,6 +160,8 @@ const char *rwmap_prg_define(struct conf_cmd *cmd, struct rewrite_map *m, const 
     if (d == NULL || full == NULL)
         return "out of memory";
     d->cmdline = plain_command(full) ? arena_printf(cmd->arena, "exec %s", full) : full;
+    if (strchr(prog, '/') != NULL)
+        d->dir = arena_strndup(cmd->arena, prog, (size_t)(strrchr(prog, '/') - prog) + 1);
     d->slot = -1;
     d->uid = (uid_t)-1;
     d->gid = (gid_t)-1;
@@ -256,12 +262,32 @@ static int prg_spawn(struct prg_state *st, struct prg_proc *p)
         fd_onto(out, STDOUT_FILENO);
         if (err >= 0)
             fd_onto(err, STDERR_FILENO);
-        close_range(3, ~0u, 0);
+        /* Listeners, logs, the scoreboard and other programs' pipes: none is the program's.
+         * Most are CLOEXEC already; close_range covers any that is not (ENOSYS before
+         * Linux 5.9: the slow way). */
+        if (close_range(3, ~0u, 0) != 0) {
+            long max = sysconf(_SC_OPEN_MAX);
+            for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+                close(fd);
+        }
+        if (p->def->dir != NULL && chdir(p->def->dir) != 0) {
+            static const char msg[] = "portico: RewriteMap program: cannot chdir to its "
+                                      "directory\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+            (void)w;
+        }
         if (p->def->user != NULL && geteuid() == 0) {
             if (setgid(p->def->gid) < 0 || initgroups(p->def->user, p->def->gid) < 0 ||
                 setuid(p->def->uid) < 0) {
-                static const char msg[] = "portico: RewriteMap program: cannot switch user\n";
-                ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+                /* The master is single-threaded: snprintf is safe after this fork. */
+                char msg[512];
+                int n = snprintf(msg, sizeof(msg),
+                                 "portico: RewriteMap %s: cannot run the program as %s "
+                                 "(uid %ld, gid %ld): %s\n",
+                                 p->m->name, p->def->user, (long)p->def->uid, (long)p->def->gid,
+                                 strerror(errno));
+                ssize_t w = write(STDERR_FILENO, msg,
+                                  n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
                 (void)w;
                 _exit(127);
             }
@@ -352,6 +378,11 @@ int rewrite_maps_start(struct conf *c, int errlog_fd, char *err, size_t errlen)
         d->st = st;
         d->slot = (int)st->n;
         st->n++;
+        if (d->user == NULL && geteuid() == 0)
+            log_msg(MOD_REWRITE, LL_NOTICE, 0, NULL,
+                    "RewriteMap %s: the program runs as root, as httpd runs it (give user:group "
+                    "as the third argument to run it as someone else)",
+                    m->name);
         if (d->user != NULL && geteuid() != 0)
             log_msg(MOD_REWRITE, LL_WARN, 0, NULL,
                     "RewriteMap %s: not started as root, the program runs as the current user "
@@ -538,15 +569,16 @@ const char *rwmap_prg_lookup(struct request *r, const struct rewrite_map *m, con
     }
     int tmo = lookup_timeout_ms(r, m);
     int64_t deadline = util_now_ms() + tmo;
+    /* Monotonic: a clock step must not stretch or cut the wait for the lock. */
     struct timespec abs;
-    clock_gettime(CLOCK_REALTIME, &abs);
+    clock_gettime(CLOCK_MONOTONIC, &abs);
     abs.tv_sec += tmo / 1000;
     abs.tv_nsec += (long)(tmo % 1000) * 1000000L;
     if (abs.tv_nsec >= 1000000000L) {
         abs.tv_sec++;
         abs.tv_nsec -= 1000000000L;
     }
-    int rc = pthread_mutex_timedlock(&st->shm->lock, &abs);
+    int rc = pthread_mutex_clocklock(&st->shm->lock, CLOCK_MONOTONIC, &abs);
     if (rc == EOWNERDEAD) {
         /* Its slot's wpos/reading say what it left in the pipes; repaired below (or at that
          * map's next lookup). */
@@ -618,7 +650,7 @@ again:
     char *line = arena_alloc(r->arena, cap);
     if (line == NULL)
         goto out;
-    int done = 0;
+    int done = 0, toolong = 0;
     while (!done) {
         char buf[4096];
         ssize_t n = read(p->from_rd, buf, sizeof(buf));
@@ -630,8 +662,18 @@ again:
                     continue;
                 }
                 if (buf[k] == '\n') {
+                    /* At once: a holder killed after this point owes nothing, and one
+                     * counted as owing would make the next holder skip its own answer. */
+                    sl->reading = 0;
                     done = 1;
                     break;
+                }
+                if (len >= PRG_ANSWER_MAX) {
+                    /* Read on to the newline without keeping anything (the line is ours
+                     * to consume); at Timeout, reading stays set and the next holder skips
+                     * the rest. */
+                    toolong = 1;
+                    continue;
                 }
                 if (len + 1 >= cap) {
                     char *bigger = arena_alloc(r->arena, cap * 2);
@@ -643,6 +685,10 @@ again:
                 }
                 line[len++] = buf[k];
             }
+            /* A program that never stops writing never leaves read() idle: the deadline
+             * is checked here too. */
+            if (!done && util_now_ms() >= deadline)
+                goto timeout;
             continue;
         }
         if (n == 0) {
@@ -658,18 +704,20 @@ again:
             goto out;
         }
         int64_t left = deadline - util_now_ms();
-        if (left <= 0) {
-            log_msg(MOD_REWRITE, LL_ERROR, 0, client_of(r),
-                    "RewriteMap %s: no answer from the program within %d s (Timeout)", m->name,
-                    tmo / 1000);
-            goto out; /* reading stays set: the next holder counts the answer as owed */
-        }
+        if (left <= 0)
+            goto timeout;
         struct pollfd pf = {p->from_rd, POLLIN, 0};
         poll(&pf, 1, (int)(left < PRG_POLL_SLICE_MS ? left : PRG_POLL_SLICE_MS));
         if (atomic_load(&sl->gen) != gen)
             goto restarted;
     }
     sl->reading = 0;
+    if (toolong) {
+        log_msg(MOD_REWRITE, LL_ERROR, 0, client_of(r),
+                "RewriteMap %s: answer longer than %d bytes, taken as not found", m->name,
+                PRG_ANSWER_MAX);
+        goto out;
+    }
     if (len > 0 && line[len - 1] == '\r')
         len--;
     line[len] = '\0';
@@ -678,6 +726,10 @@ again:
     else
         result = line;
     goto out;
+timeout:
+    log_msg(MOD_REWRITE, LL_ERROR, 0, client_of(r),
+            "RewriteMap %s: no answer from the program within %d s (Timeout)", m->name, tmo / 1000);
+    goto out; /* reading stays set: the next holder counts the answer as owed */
 restarted:
     /* The master emptied the pipes for the new program: ask it once more. */
     if (!retried && util_now_ms() < deadline) {

@@ -14,7 +14,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import T, http_request, pid_alive, proc_stat, wait_until  # noqa: E402
+from portico_test import T, children_of, http_request, pid_alive, proc_stat, wait_until  # noqa: E402
 from test_rewrite import RwPortico, get, portico_only  # noqa: E402
 
 # Unbuffered answers (httpd's documented requirement); every call is counted and logged with
@@ -70,6 +70,24 @@ def calls(p):
         return []
 
 
+def fd_table(pid):
+    """{fd: (target, access mode)} of a process (O_RDONLY 0, O_WRONLY 1, O_RDWR 2)."""
+    out = {}
+    try:
+        names = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return out
+    for name in names:
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, name))
+            with open("/proc/%d/fdinfo/%s" % (pid, name)) as f:
+                flags = [l.split()[1] for l in f if l.startswith("flags:")][0]
+        except (OSError, IndexError):
+            continue
+        out[int(name)] = (target, int(flags, 8) & 3)
+    return out
+
+
 def main():
     with RwPortico(BODY, dirfiles={"map.py": MAP_PY}, start_servers=4, max_workers=8, start=False) as p:
         os.chmod(os.path.join(p.dir, "map.py"), 0o755)
@@ -85,6 +103,30 @@ def main():
                  "the newline key never reached the program", sent)
             T.like(p.error_log(), r"prg-map-started pid=\d+", "the program's stderr goes to the ErrorLog")
         T.section(basics)
+
+        def descriptors():
+            if not portico_only("descriptors of the program and the workers"):
+                return
+            prog = int(lookup(p, "pid"))
+            fds = fd_table(prog)
+            T.is_(sorted(fds), [0, 1, 2], "the program holds only stdin, stdout, stderr: %r" % fds)
+            T.ok(fds.get(0, ("", 9))[0].startswith("pipe:") and fds.get(0, ("", 9))[1] == 0,
+                 "stdin: the read end of a pipe", fds.get(0))
+            T.ok(fds.get(1, ("", 9))[0].startswith("pipe:") and fds.get(1, ("", 9))[1] == 1,
+                 "stdout: the write end of a pipe", fds.get(1))
+            T.is_(fds.get(2, ("",))[0], os.path.realpath(p.error_log_path), "stderr: the ErrorLog")
+            keys, answers = fds[0][0], fds[1][0]
+            # Workers write keys and read answers; the program's own ends (keys' read end,
+            # answers' write end) would keep a dead program's pipes half alive.
+            workers = [k for k in children_of(p.pid) if k != prog]
+            wrong = {}
+            for w in workers:
+                for fd, (target, mode) in fd_table(w).items():
+                    if (target == keys and mode != 1) or (target == answers and mode != 0):
+                        wrong.setdefault(w, []).append((fd, target, mode))
+            T.ok(len(workers) >= 1, "workers found (%d)" % len(workers))
+            T.is_(wrong, {}, "no worker holds the program's ends of its pipes")
+        T.section(descriptors)
 
         def shared_by_workers():
             before = len(calls(p))

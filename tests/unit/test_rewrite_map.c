@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,37 @@ static void test_txt_reload(void)
     clone.index = s1->index;
     is_str(rewrite_map_lookup(&R, &clone, "alpha"), "one", "cache slot reused by another map");
     is_str(look(s1, "a"), "1", "and given back");
+}
+
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2(); /* all 0 under ASan: the bound is then not measured */
+    return mi.uordblks + mi.hblkhd;
+}
+
+static void test_txt_many(void)
+{
+    /* 600000 tiny entries in 6.6 MB: under the size limit, but the hash table would cost
+     * ~24 MB per worker; the file is scanned per key instead. */
+    char *p = root_path("many.txt");
+    FILE *f = fopen(p, "w");
+    if (f == NULL) {
+        ok(0, "many-entries file: create");
+        return;
+    }
+    fputs("k0 first\n", f);
+    for (int i = 0; i < 600000; i++)
+        fprintf(f, "k%d %d\n", i, i % 10);
+    fclose(f);
+    struct rewrite_map *m = must("many", "txt:many.txt");
+    size_t before = heap_in_use();
+    is_str(look(m, "k0"), "first", "many entries: first match wins");
+    size_t grew = heap_in_use() - before;
+    ok(grew < 4 * 1024 * 1024, "many entries: not held in memory (%zu bytes)", grew);
+    is_str(look(m, "k599999"), "9", "many entries: key at the end");
+    is_str(look(m, "k599999"), "9", "many entries: cached answer");
+    is_str(look(m, "k600000"), NULL, "many entries: miss");
+    unlink(p);
 }
 
 static void test_txt_big(void)
@@ -715,6 +747,7 @@ int main(void)
     test_txt();
     test_txt_reload();
     test_txt_big();
+    test_txt_many();
     test_rnd();
     test_int();
     test_dbm();

@@ -149,6 +149,9 @@ static const char *prg_script = "#!/bin/sh\n"
                                 "    empty) echo ;;\n"
                                 "    crlf) printf 'v-crlf\\r\\n' ;;\n"
                                 "    long) head -c 10000 /dev/zero | tr '\\000' x; echo ;;\n"
+                                "    huge) head -c 300000 /dev/zero | tr '\\000' x; echo ;;\n"
+                                "    two) printf 'v-two\\nstray\\n' ;;\n"
+                                "    cwd) pwd ;;\n"
                                 "    hang) sleep 3; echo late ;;\n"
                                 "    hang1) sleep 1; echo late1 ;;\n"
                                 "    die) exit 3 ;;\n"
@@ -210,9 +213,22 @@ static void test_prg(void)
         is_str(rwmap_prg_define(&cmd, asuser, script, "nobody"), NULL, "prg map with a user");
     }
 
+    /* a program that writes without end and never reads */
+    char streamer[512];
+    snprintf(streamer, sizeof(streamer), "%s/stream.sh", testconf_root);
+    write_file(streamer, "#!/bin/sh\nexec tr '\\000' x < /dev/zero\n", 0755);
+    struct rewrite_map *sm = add_map(c, c->main, "s", RWM_PRG, 1);
+    is_str(rwmap_prg_define(&cmd, sm, streamer, NULL), NULL, "prg: endless writer defines");
+
+    /* a descriptor the master leaks by mistake (no CLOEXEC) must not reach the program */
+    int leaked = open("/dev/null", O_RDONLY);
     char err[256] = "";
     is_int(rewrite_maps_start(c, logfd, err, sizeof(err)), 0, "rewrite_maps_start (%s)", err);
     ok(c->rewrite_prg != NULL, "runtime state stored in conf->rewrite_prg");
+    close(leaked);
+    if (geteuid() == 0)
+        ok(strstr(slurp(logpath), "RewriteMap p: the program runs as root") != NULL,
+           "started as root without user:group: noticed in the ErrorLog");
 
     struct fake_req f;
     struct request *r = req_new(&f, c);
@@ -265,6 +281,48 @@ static void test_prg(void)
     }
     ok(all_right, "6 concurrent workers x 60 lookups: every answer matches its key");
     is_str(rwmap_prg_lookup(r, m, "count"), "370", "the one program saw all 360 lookups");
+
+    /* the program's descriptors: stdin/stdout pipes, stderr the ErrorLog, nothing else of
+     * the master's (the shell may hold its script open) */
+    {
+        const char *pp = rwmap_prg_lookup(r, m, "pid");
+        char dir[64], path[600], target[600];
+        snprintf(dir, sizeof(dir), "/proc/%s/fd", pp != NULL ? pp : "0");
+        int stray = 0, nfd = 0;
+        for (int fd = 0; fd < 1024; fd++) {
+            snprintf(path, sizeof(path), "%s/%d", dir, fd);
+            ssize_t tl = readlink(path, target, sizeof(target) - 1);
+            if (tl < 0)
+                continue;
+            target[tl] = '\0';
+            nfd++;
+            int fine = (fd <= 1 && strncmp(target, "pipe:", 5) == 0) ||
+                       (fd == 2 && strcmp(target, logpath) == 0) || strcmp(target, script) == 0;
+            if (!fine) {
+                printf("# program fd %d -> %s\n", fd, target);
+                stray++;
+            }
+        }
+        ok(nfd >= 3 && stray == 0, "program holds only its pipes and the ErrorLog (%d fds)", nfd);
+    }
+    is_str(rwmap_prg_lookup(r, m, "cwd"), testconf_root, "program runs in its own directory");
+
+    /* an answer past the cap: not found, the rest of the line skipped, then back in step */
+    ok(strstr(slurp(logpath), "answer longer than") == NULL, "no oversize answer yet");
+    is_str(rwmap_prg_lookup(r, m, "huge"), NULL, "a 300000-byte answer is not found");
+    ok(strstr(slurp(logpath), "answer longer than 262144 bytes") != NULL, "and logged");
+    is_str(rwmap_prg_lookup(r, m, "after-huge"), "v-after-huge", "in step after it");
+    /* two lines for one key: the stray second line is dropped before the next key */
+    is_str(rwmap_prg_lookup(r, m, "two"), "v-two", "two-line answer: first line taken");
+    usleep(50000);
+    is_str(rwmap_prg_lookup(r, m, "after-two"), "v-after-two", "the stray line is dropped");
+    /* a program that floods without a newline: bounded by Timeout, memory capped */
+    int64_t ts = util_now_ms();
+    is_str(rwmap_prg_lookup(r, sm, "k"), NULL, "endless writer: not found");
+    int64_t tst = util_now_ms() - ts;
+    ok(tst >= 1900 && tst < 3500, "endless writer: gave up after Timeout (%lld ms)",
+       (long long)tst);
+    arena_reset(r->arena);
 
     /* a program that does not answer in time: NULL after Timeout, then back in step */
     int64_t t0 = util_now_ms();
@@ -504,13 +562,43 @@ static void test_dbd(void)
     rewrite_maps_child_init(c);
     is_str(rwmap_dbd_lookup(r, fm, "a"), "changed", "child_init empties the fastdbd cache");
 
+    /* fastdbd's cache is bounded in bytes, not only in entries: 1200 misses with 4000-byte
+     * keys (request data) make it start over well before 100000 entries */
+    sql(db, "UPDATE map SET v='again' WHERE k='a';");
+    is_str(rwmap_dbd_lookup(r, fm, "a"), "changed", "fastdbd: cached before the flood");
+    {
+        static char longkey[4001];
+        memset(longkey, 'k', sizeof(longkey) - 1);
+        for (int i = 0; i < 1200; i++) {
+            snprintf(longkey, 16, "%06d", i);
+            longkey[6] = 'k';
+            rwmap_dbd_lookup(r, fm, longkey);
+            arena_reset(r->arena);
+        }
+    }
+    is_str(rwmap_dbd_lookup(r, fm, "a"), "again",
+           "fastdbd: 4.8 MB of distinct keys made the cache start over");
+    sql(db, "UPDATE map SET v='changed' WHERE k='a';");
+
     /* the database goes away and comes back: reopened on the next lookup */
     sqlite3_close(db);
     char moved[600];
     snprintf(moved, sizeof(moved), "%s.moved", dbpath);
     rename(dbpath, moved);
     rewrite_maps_child_init(c);
+    char dlog[600];
+    snprintf(dlog, sizeof(dlog), "%s/dbd.log", testconf_root);
+    int dlogfd = open(dlog, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    log_set_target(dlogfd, NULL);
     is_str(rwmap_dbd_lookup(r, m, "a"), NULL, "missing database file: not found");
+    log_set_target(-1, NULL);
+    close(dlogfd);
+    {
+        int opens = 0;
+        for (const char *q = slurp(dlog); (q = strstr(q, "cannot open")) != NULL; q++)
+            opens++;
+        is_int(opens, 1, "a database that cannot be opened is tried once per lookup");
+    }
     rename(moved, dbpath);
     is_str(rwmap_dbd_lookup(r, m, "a"), "changed", "database back: answers again");
     arena_destroy(r->arena);

@@ -113,6 +113,7 @@ extern const struct conf_table conf_table_dbd;       /* rewrite_map_dbd.c (mod_d
 extern const struct conf_table conf_table_secrule;   /* secrule_conf.c (mod_security2 subset) */
 extern const struct conf_table conf_table_setenvif;  /* setenvif.c (mod_setenvif) */
 extern const struct conf_table conf_table_status;    /* status_conf.c (SetHandler, mod_status) */
+extern const struct conf_table conf_table_tls;       /* tls_conf.c (mod_ssl) */
 
 /* Runs one directive: lookup, context and argument checks, handler. Returns NULL or the
  * message "Directive: problem" (the caller adds "file:line: "). */

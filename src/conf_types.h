@@ -105,6 +105,7 @@ struct rewrite_map;       /* rewrite.h */
 struct secrule_conf;      /* secrule.h: the ModSecurity subset */
 struct setenvif_conf;     /* setenvif.h: SetEnvIf, BrowserMatch, SetEnvIfExpr */
 struct dbd_conf;          /* rewrite_map_dbd.c: DBDriver, DBDParams */
+struct tls_srv_conf;      /* tls_conf.c: SSL* and SSLProxy* directives of a server */
 
 struct conf_customlog {
     char *path;   /* absolute (ServerRoot applied) or "|program" */
@@ -214,6 +215,7 @@ struct conf_server {
     struct secrule_conf *secrule;   /* NULL = none */
     struct setenvif_conf *setenvif; /* NULL = none */
     struct dbd_conf *dbd;           /* NULL = none (a vhost inherits the main server's) */
+    struct tls_srv_conf *tls;       /* NULL = no SSL* directive here (tls_conf.c) */
     const char *file;
     int line;
     struct conf_server *next;
@@ -264,6 +266,7 @@ struct conf {
     unsigned n_rewrite_maps;
     void *rewrite_prg;   /* runtime state of prg: maps (rewrite_map_prg.c), NULL = none */
     int extended_status; /* ExtendedStatus, default On (as httpd 2.3.6+) */
+    void *tls_state;     /* SSL_CTXs and ticket keys built by tls_conf_load(), NULL = none */
 };
 
 struct conf_msg {

@@ -30,6 +30,8 @@ struct conn {
     int requests;  /* served on this connection */
     int keepalive; /* decision for the response being sent */
     int aborted;
+    struct tls_session *tls;           /* NULL = plain HTTP (tls.h) */
+    const struct conf_server *sni_srv; /* vhost the TLS SNI name chose, NULL = none */
 };
 
 /* What the worker knows about one request while serving it. */

@@ -352,6 +352,21 @@ static int parse_directive(struct arena *a, const char **sp, struct al_item *it,
             }
             snprintf(err, errlen, "unrecognized LogFormat directive %%^%.2s", s + 1);
             return -1;
+        } else if (c == 'x') {
+            /* mod_ssl's %{VAR}x: looked up through env_get under an "SSL:" prefix no
+             * environment variable can carry. */
+            if (it->arg == NULL || it->arg[0] == '\0') {
+                snprintf(err, errlen, "LogFormat directive %%x needs a {name}");
+                return -1;
+            }
+            it->arg = arena_printf(a, "SSL:%s", it->arg);
+            if (it->arg == NULL) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            it->kind = AL_ENV;
+            *sp = s + 1;
+            return 0;
         } else {
             if (finish_item(it, c, want_orig, err, errlen) < 0)
                 return -1;

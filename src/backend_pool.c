@@ -11,14 +11,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tls.h"
 #include "util.h"
 
 #define POOL_HARD_MAX 64 /* bound for max= so a config typo cannot hoard fds */
 
 struct pool_idle {
     int fd;
+    struct tls_session *tls;
     int64_t since_ms;
 };
+
+/* close_notify only waits this long: a backend that does not read is not worth more. */
+#define CLOSE_NOTIFY_MS 100
+
+void backend_conn_close(int fd, struct tls_session *tls)
+{
+    if (tls != NULL)
+        tls_session_end(tls, fd, util_now_ms() + CLOSE_NOTIFY_MS);
+    if (fd >= 0)
+        close(fd);
+}
 
 struct pool_slot {
     struct pool_idle *idle;
@@ -51,8 +64,10 @@ static struct pool_slot *slot_for(const struct proxy_worker *w, unsigned n_worke
  * surplus response left in the socket would otherwise be read as the answer to the next
  * request, possibly another client's. Checked when the connection is given back (catches bytes
  * that came with the end of the body) and again when it is taken (catches later ones). */
-static int still_idle(int fd)
+static int still_idle(int fd, struct tls_session *tls)
 {
+    if (tls != NULL)
+        return tls_client_idle(tls, fd);
     char c;
     for (int i = 0; i < 4; i++) {
         ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -63,41 +78,40 @@ static int still_idle(int fd)
     return 0;
 }
 
-int backend_pool_get(const struct proxy_worker *w, unsigned n_workers)
+int backend_pool_get(const struct proxy_worker *w, unsigned n_workers, struct tls_session **tls)
 {
+    *tls = NULL;
     struct pool_slot *s = slot_for(w, n_workers);
     if (s == NULL)
         return -1;
     int64_t now = util_now_ms();
     while (s->n > 0) {
         struct pool_idle e = s->idle[--s->n];
-        if (w->ttl_ms > 0 && now - e.since_ms >= w->ttl_ms) {
-            close(e.fd);
+        if ((w->ttl_ms > 0 && now - e.since_ms >= w->ttl_ms) || !still_idle(e.fd, e.tls)) {
+            backend_conn_close(e.fd, e.tls);
             continue;
         }
-        if (!still_idle(e.fd)) {
-            close(e.fd);
-            continue;
-        }
+        *tls = e.tls;
         return e.fd;
     }
     return -1;
 }
 
-void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd)
+void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd,
+                      struct tls_session *tls)
 {
     struct pool_slot *s = slot_for(w, n_workers);
     /* max=0 means the default in httpd (threads per child: 1 under prefork) */
     int max = w->max > 0 ? w->max : 1;
     if (max > POOL_HARD_MAX)
         max = POOL_HARD_MAX;
-    if (s == NULL || w->disablereuse > 0 || !still_idle(fd)) {
-        close(fd);
+    if (s == NULL || w->disablereuse > 0 || !still_idle(fd, tls)) {
+        backend_conn_close(fd, tls);
         return;
     }
     if (s->n >= max) {
         /* keep the fresh one: drop the oldest */
-        close(s->idle[0].fd);
+        backend_conn_close(s->idle[0].fd, s->idle[0].tls);
         for (int i = 1; i < s->n; i++)
             s->idle[i - 1] = s->idle[i];
         s->n--;
@@ -106,13 +120,13 @@ void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd)
         int ncap = s->cap ? s->cap * 2 : 2;
         struct pool_idle *ni = realloc(s->idle, sizeof(*ni) * (size_t)ncap);
         if (ni == NULL) {
-            close(fd);
+            backend_conn_close(fd, tls);
             return;
         }
         s->idle = ni;
         s->cap = ncap;
     }
-    s->idle[s->n++] = (struct pool_idle){fd, util_now_ms()};
+    s->idle[s->n++] = (struct pool_idle){fd, tls, util_now_ms()};
 }
 
 int backend_pool_usable(const struct proxy_worker *w, unsigned n_workers)
@@ -146,7 +160,7 @@ void backend_pool_close_all(void)
 {
     for (unsigned i = 0; i < n_slots; i++) {
         for (int k = 0; k < slots[i].n; k++)
-            close(slots[i].idle[k].fd);
+            backend_conn_close(slots[i].idle[k].fd, slots[i].idle[k].tls);
         free(slots[i].idle);
     }
     free(slots);

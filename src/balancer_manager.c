@@ -26,6 +26,7 @@
 #include "balancer_slot.h"
 #include "http_chunked.h"
 #include "io.h"
+#include "tls.h"
 #include "lbmethod.h"
 #include "log.h"
 #include "proxy_types.h"
@@ -224,7 +225,7 @@ static int read_body(struct request *r, int64_t deadline, char **out, size_t *ou
         return 413;
     if (r->h.expect_continue) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (io_write_all(c->fd, cont, sizeof(cont) - 1, deadline) < 0)
+        if (tio_write_all(c->fd, c->tls, cont, sizeof(cont) - 1, deadline) < 0)
             return -1;
     }
     char *body = arena_alloc(r->arena, BM_BODY_MAX + 1);
@@ -254,7 +255,7 @@ static int read_body(struct request *r, int64_t deadline, char **out, size_t *ou
                     continue;
             }
             c->in_off = c->in_len = 0;
-            ssize_t n = io_read(c->fd, c->in, c->in_cap, deadline);
+            ssize_t n = tio_read(c->fd, c->tls, c->in, c->in_cap, deadline);
             if (n <= 0)
                 return -1;
             c->in_len = (size_t)n;
@@ -273,7 +274,7 @@ static int read_body(struct request *r, int64_t deadline, char **out, size_t *ou
                 continue;
             }
             c->in_off = c->in_len = 0;
-            ssize_t n = io_read(c->fd, c->in, c->in_cap, deadline);
+            ssize_t n = tio_read(c->fd, c->tls, c->in, c->in_cap, deadline);
             if (n <= 0)
                 return -1;
             c->in_len = (size_t)n;

@@ -114,6 +114,7 @@ extern const struct conf_table conf_table_secrule;   /* secrule_conf.c (mod_secu
 extern const struct conf_table conf_table_setenvif;  /* setenvif.c (mod_setenvif) */
 extern const struct conf_table conf_table_status;    /* status_conf.c (SetHandler, mod_status) */
 extern const struct conf_table conf_table_tls;       /* tls_conf.c (mod_ssl) */
+extern const struct conf_table conf_table_tls_proxy; /* tls_client.c (mod_ssl SSLProxy*) */
 
 /* Runs one directive: lookup, context and argument checks, handler. Returns NULL or the
  * message "Directive: problem" (the caller adds "file:line: "). */

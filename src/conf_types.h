@@ -106,6 +106,7 @@ struct secrule_conf;      /* secrule.h: the ModSecurity subset */
 struct setenvif_conf;     /* setenvif.h: SetEnvIf, BrowserMatch, SetEnvIfExpr */
 struct dbd_conf;          /* rewrite_map_dbd.c: DBDriver, DBDParams */
 struct tls_srv_conf;      /* tls_conf.c: SSL* and SSLProxy* directives of a server */
+struct tls_proxy_conf;    /* tls_client.c: SSLProxy* directives (back-end engineer) */
 
 struct conf_customlog {
     char *path;   /* absolute (ServerRoot applied) or "|program" */
@@ -216,6 +217,8 @@ struct conf_server {
     struct setenvif_conf *setenvif; /* NULL = none */
     struct dbd_conf *dbd;           /* NULL = none (a vhost inherits the main server's) */
     struct tls_srv_conf *tls;       /* NULL = no SSL* directive here (tls_conf.c) */
+    /* SSLProxy* (tls_client.c, back end); every server has one after load */
+    struct tls_proxy_conf *tls_proxy;
     const char *file;
     int line;
     struct conf_server *next;

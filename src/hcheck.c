@@ -25,6 +25,7 @@
 #include "http_response.h"
 #include "log.h"
 #include "proxy_types.h"
+#include "tls.h"
 #include "util.h"
 
 #define HC_MIN_INTERVAL_MS 100
@@ -32,13 +33,17 @@
 #define HC_REQ_MAX         2048
 #define DRAIN_MAX          (1024 * 1024)
 
-enum hc_state { ST_IDLE, ST_CONNECTING, ST_SENDING, ST_READING, ST_DRAINING };
+enum hc_state { ST_IDLE, ST_CONNECTING, ST_HANDSHAKE, ST_SENDING, ST_READING, ST_DRAINING };
 
 struct hc_target {
     const struct proxy_member *m;
     struct balancer_slot *slot;
     enum hc_method method;
-    int tcp_only; /* https member: portico has no TLS to backends yet */
+    int tcp_only;
+    int use_tls;                   /* https/wss member checked over HTTP: TLS handshake first */
+    const struct conf_server *srv; /* whose SSLProxy* settings (the main server's) */
+    struct tls_session *tls;       /* in flight */
+    short want;                    /* TLS: poll events the session waits for */
     int interval_ms, need_passes, need_fails;
     int connect_ms, timeout_ms;
     const struct headers_expr *expr; /* hcexpr, NULL = 2xx/3xx passes */
@@ -175,13 +180,12 @@ struct hcheck_set *hcheck_create(const struct conf *conf, struct slotmem *sm)
                 t->timeout_ms = 60000;
             if (t->connect_ms <= 0)
                 t->connect_ms = t->timeout_ms;
+            /* httpd: TCP checks only connect; HTTP checks of https members go over TLS
+             * with the SSLProxy* settings (the main server's and the member's <Proxy>) */
             if (t->method != HC_TCP &&
                 (util_strcaseeq(w->scheme, "https") || util_strcaseeq(w->scheme, "wss"))) {
-                log_msg(MOD_PROXY_HCHECK, LL_WARN, 0, NULL,
-                        "%s: hcmethod %s on %s: no TLS to backends yet, checking the TCP "
-                        "connect only",
-                        b->name, m->hcmethod, w->name);
-                t->tcp_only = 1;
+                t->use_tls = 1;
+                t->srv = conf->main;
             }
             if (t->method != HC_TCP && !t->tcp_only) {
                 t->req_len = hcheck_build_request(t->req, sizeof(t->req), t->method, w->host,
@@ -214,6 +218,9 @@ unsigned hcheck_count(const struct hcheck_set *hs)
 
 static void close_fd(struct hc_target *t)
 {
+    if (t->tls != NULL)
+        tls_client_free(t->tls);
+    t->tls = NULL;
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
@@ -307,7 +314,10 @@ int hcheck_prepare(struct hcheck_set *hs, struct pollfd *pfd, int max, int64_t n
         if (n >= max)
             continue; /* cannot happen: the caller sizes pfd by hcheck_count */
         pfd[n].fd = t->fd;
-        pfd[n].events = t->st == ST_CONNECTING || t->st == ST_SENDING ? POLLOUT : POLLIN;
+        if (t->tls != NULL && t->st != ST_CONNECTING)
+            pfd[n].events = t->want;
+        else
+            pfd[n].events = t->st == ST_CONNECTING || t->st == ST_SENDING ? POLLOUT : POLLIN;
         pfd[n].revents = 0;
         n++;
     }
@@ -378,11 +388,40 @@ static void step(struct hcheck_set *hs, struct hc_target *t, short revents, int6
             t->next_ms = now + t->interval_ms;
             return;
         }
-        t->st = ST_SENDING;
         t->deadline = now + t->timeout_ms;
+        if (t->use_tls) {
+            char why[512];
+            t->tls = tls_client_start(t->fd, t->srv, t->m->worker, why, sizeof(why));
+            if (t->tls == NULL) {
+                close_fd(t);
+                t->st = ST_IDLE;
+                finish(hs, t, 0, now, why);
+                return;
+            }
+            t->st = ST_HANDSHAKE;
+        } else {
+            t->st = ST_SENDING;
+        }
+    }
+    if (t->st == ST_HANDSHAKE) {
+        char err[512];
+        int r = tls_client_handshake_step(t->tls, t->srv, t->m->worker, &t->want, err, sizeof(err));
+        if (r == 0)
+            return;
+        if (r < 0) {
+            close_fd(t);
+            t->st = ST_IDLE;
+            finish(hs, t, 0, now, err);
+            return;
+        }
+        t->st = ST_SENDING;
+        t->want = POLLOUT;
     }
     if (t->st == ST_SENDING) {
-        ssize_t k = send(t->fd, t->req + t->sent, (size_t)t->req_len - t->sent, MSG_NOSIGNAL);
+        ssize_t k = t->tls != NULL
+                        ? tls_client_nb_io(t->tls, 1, t->req + t->sent,
+                                           (size_t)t->req_len - t->sent, &t->want)
+                        : send(t->fd, t->req + t->sent, (size_t)t->req_len - t->sent, MSG_NOSIGNAL);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (k < 0) {
@@ -396,10 +435,13 @@ static void step(struct hcheck_set *hs, struct hc_target *t, short revents, int6
         if (t->sent < (size_t)t->req_len)
             return;
         t->st = ST_READING;
+        t->want = POLLIN;
         return;
     }
     if (t->st == ST_READING) {
-        ssize_t k = recv(t->fd, t->buf + t->len, HC_HEAD_MAX - t->len, 0);
+        ssize_t k = t->tls != NULL ? tls_client_nb_io(t->tls, 0, t->buf + t->len,
+                                                      HC_HEAD_MAX - t->len, &t->want)
+                                   : recv(t->fd, t->buf + t->len, HC_HEAD_MAX - t->len, 0);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (k <= 0) {
@@ -428,7 +470,8 @@ static void step(struct hcheck_set *hs, struct hc_target *t, short revents, int6
     }
     if (t->st == ST_DRAINING) {
         char sink[4096];
-        ssize_t k = recv(t->fd, sink, sizeof(sink), 0);
+        ssize_t k = t->tls != NULL ? tls_client_nb_io(t->tls, 0, sink, sizeof(sink), &t->want)
+                                   : recv(t->fd, sink, sizeof(sink), 0);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (k > 0)
@@ -463,7 +506,9 @@ void hcheck_advance(struct hcheck_set *hs, const struct pollfd *pfd, int n, int6
             t->st = ST_IDLE;
             if (st != ST_DRAINING)
                 finish(hs, t, 0, now,
-                       st == ST_CONNECTING ? "connect timed out" : "response timed out");
+                       st == ST_CONNECTING  ? "connect timed out"
+                       : st == ST_HANDSHAKE ? "TLS handshake timed out"
+                                            : "response timed out");
         }
     }
 }

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "headers.h"
 #include "route.h"
+#include "tls.h"
 #include "util.h"
 
 #define NULL_VALUE "(null)" /* what httpd prints for an unset %{VAR}e */
@@ -1388,9 +1389,11 @@ static char *fmt_eval(const struct headers_fmt *f, int n, const struct xctx *x)
             sb_str(&b, v != NULL ? v : NULL_VALUE);
             break;
         }
-        case HFMT_SSL:
-            sb_str(&b, NULL_VALUE);
+        case HFMT_SSL: { /* mod_ssl variable (added for TLS, issue 8) */
+            const char *v = tls_var(r->c != NULL ? r->c->tls : NULL, f[i].arg, r->arena);
+            sb_str(&b, v != NULL ? v : NULL_VALUE);
             break;
+        }
         case HFMT_EXPR:
             sb_str(&b, headers_expr_string(f[i].expr, r, x->status, x->resp, x->n_resp));
             break;

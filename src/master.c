@@ -28,6 +28,7 @@
 #include "rewrite_map.h"
 #include "scoreboard.h"
 #include "slotmem.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -498,6 +499,13 @@ static int reload(int graceful)
         return -1;
     }
     char err[1024];
+    /* New contexts and new session-ticket keys: a restart rotates them. */
+    if (tls_conf_load(next, err, sizeof(err)) < 0) {
+        log_msg(MOD_SSL, LL_ERROR, 0, NULL, "restart failed, keeping the old configuration: %s",
+                err);
+        conf_free(next);
+        return -1;
+    }
     if (listeners_open(next, M.conf, err, sizeof(err)) < 0 ||
         logs_open(next, err, sizeof(err)) < 0) {
         log_msg(MOD_CORE, LL_ERROR, 0, NULL, "restart failed, keeping the old configuration: %s",
@@ -511,6 +519,7 @@ static int reload(int graceful)
                 }
         listeners_close(next);
         logs_close(next);
+        tls_conf_free(next);
         conf_free(next);
         return -1;
     }
@@ -531,6 +540,7 @@ static int reload(int graceful)
                 }
         listeners_close(next);
         logs_close(next);
+        tls_conf_free(next);
         conf_free(next);
         return -1;
     }
@@ -562,6 +572,7 @@ static int reload(int graceful)
         rewrite_maps_stop(next);
         listeners_close(next);
         logs_close(next);
+        tls_conf_free(next);
         conf_free(next);
         return -1;
     }
@@ -570,6 +581,7 @@ static int reload(int graceful)
     rewrite_maps_release(old);
     listeners_close(old); /* only those the new config no longer listens on */
     logs_close(old);
+    tls_conf_free(old);
     conf_free(old);
     log_set_target(M.conf->main->error_log_fd, &M.conf->main->loglevel);
     if (M.detached)
@@ -689,6 +701,14 @@ int master_run(struct conf *conf, const struct master_options *opt)
 
     log_set_target(conf->main->error_log_fd, &conf->main->loglevel);
     log_warnings(conf);
+    /* TLS contexts read the private keys here, while we still may: workers inherit them
+     * through fork() and could not reopen the files. */
+    if (tls_conf_load(conf, err, sizeof(err)) < 0) {
+        log_msg(MOD_SSL, LL_EMERG, 0, NULL, "%s", err);
+        fprintf(stderr, "portico: %s\n", err);
+        shutdown_files();
+        goto fail;
+    }
     /* privsep (src/privdrop.c): listeners, logs and the pid file are open; keep only the
      * capabilities restarts and children need, before any child or map program starts. */
     if (privdrop_master(conf, err, sizeof(err)) < 0) {
@@ -798,6 +818,7 @@ int master_run(struct conf *conf, const struct master_options *opt)
     shutdown_files();
     listeners_close(M.conf);
     logs_close(M.conf);
+    tls_conf_free(M.conf);
     conf_free(M.conf);
     free(M.kids);
     mime_free();
@@ -808,6 +829,7 @@ fail_shm:
 fail:
     listeners_close(M.conf);
     logs_close(M.conf);
+    tls_conf_free(M.conf);
     conf_free(M.conf);
     free(M.kids);
     mime_free();

@@ -58,6 +58,7 @@
 #include "log.h"
 #include "proxy_reverse.h"
 #include "respond.h"
+#include "tls.h"
 #include "util.h"
 
 #define IOBUF_DEFAULT 8192
@@ -126,6 +127,7 @@ struct px {
     int body_started; /* some body bytes went to a backend: no replay possible */
     /* backend */
     int bfd;
+    struct tls_session *btls; /* https:// and wss:// backends: the TLS session on bfd */
     int reused;
     int reusable;          /* the backend connection may go back to the pool */
     int poisoned;          /* ...unless this says the request did not reach it cleanly */
@@ -182,7 +184,7 @@ static int is_idempotent(enum http_method m)
 /* Reads from the backend, counting bytes (balancer bytraffic) and timeouts (failontimeout). */
 static ssize_t bread(struct px *p, void *buf, size_t len)
 {
-    ssize_t n = io_read(p->bfd, buf, len, bdl(p));
+    ssize_t n = tio_read(p->bfd, p->btls, buf, len, bdl(p));
     if (n > 0)
         p->b_in += n;
     else if (n < 0 && errno == ETIMEDOUT)
@@ -195,7 +197,7 @@ static int bwritev(struct px *p, struct iovec *iov, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
-    if (io_writev_all(p->bfd, iov, n, bdl(p)) < 0)
+    if (tio_writev_all(p->bfd, p->btls, iov, n, bdl(p)) < 0)
         return -1;
     p->b_out += (long long)total;
     return 0;
@@ -555,12 +557,12 @@ static int client_fill(struct px *p)
     if (p->r->h.expect_continue && p->r->h.version >= 11 && !p->sent_100) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         p->sent_100 = 1;
-        if (io_write_all(c->fd, cont, sizeof(cont) - 1, cdl(p)) < 0)
+        if (tio_write_all(c->fd, c->tls, cont, sizeof(cont) - 1, cdl(p)) < 0)
             return PX_CLIENT_GONE;
         p->r->bytes_out += (long long)sizeof(cont) - 1;
     }
     c->in_off = c->in_len = 0;
-    ssize_t n = io_read(c->fd, c->in, c->in_cap, cdl(p));
+    ssize_t n = tio_read(c->fd, c->tls, c->in, c->in_cap, cdl(p));
     if (n <= 0) {
         log_msg(MOD_PROXY, LL_INFO, n < 0 ? errno : 0, c->client_addr,
                 "client stopped sending the request body for %s", p->url);
@@ -660,14 +662,62 @@ static int prefetch_body(struct px *p)
 
 /* ---------------------------------------------------------------- backend connection */
 
+static int is_tls_scheme(const char *scheme)
+{
+    return util_strcaseeq(scheme, "https") || util_strcaseeq(scheme, "wss");
+}
+
+/* SNI and the name the certificate must match: the backend's host, or the client's as httpd
+ * does with ProxyPreserveHost On (the Host header without its port). */
+static const char *backend_sni(struct px *p)
+{
+    const char *h = p->d->preserve_host > 0 ? p->r->h.host : NULL;
+    if (h == NULL || h[0] == '\0')
+        return p->w->host;
+    if (h[0] == '[') {
+        const char *e = strchr(h, ']');
+        return e ? arena_strndup(p->r->arena, h + 1, (size_t)(e - h - 1)) : p->w->host;
+    }
+    const char *colon = strchr(h, ':');
+    return colon ? arena_strndup(p->r->arena, h, (size_t)(colon - h)) : h;
+}
+
+/* TLS handshake on a fresh backend connection. Failure: 502 with the reason logged (httpd:
+ * "Error during SSL Handshake with remote server"); the connection is closed. */
+static int backend_tls(struct px *p, const char *sni)
+{
+    char why[512];
+    int64_t dl = util_now_ms() + p->connect_timeout_ms;
+    p->btls = tls_client_connect(p->bfd, p->r->srv, p->w, sni, dl, why, sizeof(why));
+    if (p->btls != NULL)
+        return 0;
+    log_msg(MOD_SSL, LL_ERROR, 0, p->c->client_addr, "%s (%s:%d, %s)", why, p->w->host, p->w->port,
+            p->url);
+    log_msg(MOD_PROXY, LL_ERROR, 0, p->c->client_addr,
+            "Error during SSL Handshake with remote server returned by %s", p->url);
+    close(p->bfd);
+    p->bfd = -1;
+    return 502;
+}
+
 static int backend_open(struct px *p, int allow_pool)
 {
     const struct proxy_worker *w = p->w;
+    int tls = is_tls_scheme(w->scheme);
+    const char *sni = tls ? backend_sni(p) : NULL;
     p->reused = 0;
+    p->btls = NULL;
     if (allow_pool) {
-        int fd = backend_pool_get(w, p->n_workers);
+        struct tls_session *t;
+        int fd = backend_pool_get(w, p->n_workers, &t);
+        if (fd >= 0 && tls && !tls_client_made_for(t, sni)) {
+            /* ProxyPreserveHost: a connection made for another name is not this one's */
+            backend_conn_close(fd, t);
+            fd = -1;
+        }
         if (fd >= 0) {
             p->bfd = fd;
+            p->btls = t;
             p->reused = 1;
             return 0;
         }
@@ -694,14 +744,15 @@ static int backend_open(struct px *p, int allow_pool)
     if (w->keepalive > 0)
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     p->bfd = fd;
-    return 0;
+    return tls ? backend_tls(p, sni) : 0;
 }
 
 static void backend_close(struct px *p)
 {
     if (p->bfd >= 0)
-        close(p->bfd);
+        backend_conn_close(p->bfd, p->btls);
     p->bfd = -1;
+    p->btls = NULL;
 }
 
 /* A write to the backend failed: retry, 504 for a timeout, 502 otherwise (httpd). */
@@ -1064,7 +1115,7 @@ static int send_interim(struct px *p, const struct http_response *resp)
     sb_add(&b, "\r\n", 2);
     if (b.oom)
         return 500;
-    if (io_write_all(p->c->fd, b.s, b.len, cdl(p)) < 0) {
+    if (tio_write_all(p->c->fd, p->c->tls, b.s, b.len, cdl(p)) < 0) {
         p->c->aborted = 1;
         return PX_CLIENT_GONE;
     }
@@ -1101,7 +1152,7 @@ static int client_out(struct px *p, enum out_mode mode, const char *data, size_t
     if (k == 0)
         return 0;
     size_t head = p->npend;
-    if (io_writev_all(p->c->fd, iov, k, cdl(p)) < 0) {
+    if (tio_writev_all(p->c->fd, p->c->tls, iov, k, cdl(p)) < 0) {
         log_msg(MOD_PROXY, LL_INFO, errno, p->c->client_addr,
                 "client went away while receiving the response from %s", p->url);
         p->c->aborted = 1;
@@ -1283,7 +1334,7 @@ static int run_tunnel(struct px *p, const struct http_response *resp, char *rest
     p->reusable = 0;
     /* Bytes the backend sent early, before the switch, go with the head. */
     struct iovec iov[2] = {{b.s, b.len}, {rest, nrest}};
-    if (io_writev_all(c->fd, iov, nrest > 0 ? 2 : 1, cdl(p)) < 0) {
+    if (tio_writev_all(c->fd, c->tls, iov, nrest > 0 ? 2 : 1, cdl(p)) < 0) {
         c->aborted = 1;
         return PX_CLIENT_GONE;
     }
@@ -1298,8 +1349,8 @@ static int run_tunnel(struct px *p, const struct http_response *resp, char *rest
     c->in_off = c->in_len;
     r->body_consumed = 1;
     long long to_client = 0, to_backend = 0;
-    if (proxy_tunnel_run(c->fd, p->bfd, iobuf, iobuf_cap, p->timeout_ms, &to_client, &to_backend) <
-        0)
+    if (proxy_tunnel_run_tls(c->fd, c->tls, p->bfd, p->btls, iobuf, iobuf_cap, p->timeout_ms,
+                             &to_client, &to_backend) < 0)
         log_msg(MOD_PROXY, LL_INFO, errno, c->client_addr, "tunnel to %s ended", p->url);
     r->bytes_out += to_client;
     r->bytes_in += to_backend;
@@ -1452,9 +1503,13 @@ static int use_worker(struct px *p, struct proxy_worker *w)
     r->backend_name = w->name;
     r->filename = arena_printf(r->arena, "proxy:%s", p->url);
     p->upgrade = upgrade_for(p);
-    if (util_strcaseeq(w->scheme, "https") || util_strcaseeq(w->scheme, "wss")) {
+    if (is_tls_scheme(w->scheme) && !tls_client_engine(r->srv, w)) {
+        /* httpd: mod_ssl's AH01961, then mod_proxy's AH00961 and a 500 */
+        log_msg(MOD_SSL, LL_ERROR, 0, p->c->client_addr,
+                "SSL Proxy requested for %s:%d but not enabled [Hint: SSLProxyEngine]", w->host,
+                w->port);
         log_msg(MOD_PROXY, LL_ERROR, 0, p->c->client_addr,
-                "TLS to backends is not supported yet: cannot proxy to %s", p->url);
+                "HTTPS: failed to enable ssl support for %s:%d (%s)", w->host, w->port, w->host);
         return 500;
     }
     return 0;
@@ -1473,10 +1528,11 @@ static void attempt_reset(struct px *p)
 static void backend_done(struct px *p, int rc)
 {
     if (p->bfd >= 0 && p->reusable && !p->poisoned && rc != PX_CLIENT_GONE)
-        backend_pool_put(p->w, p->n_workers, p->bfd);
+        backend_pool_put(p->w, p->n_workers, p->bfd, p->btls);
     else
         backend_close(p);
     p->bfd = -1;
+    p->btls = NULL;
 }
 
 /* One attempt on p->w: connect (a pooled connection first, then a fresh one if that turns out

@@ -28,4 +28,13 @@ void proxy_pool_close_all(void);
 int proxy_tunnel_run(int cfd, int bfd, char *buf, size_t cap, int idle_ms, long long *to_client,
                      long long *to_backend);
 
+/* Added for TLS (issue 8): the same with either side possibly carrying TLS (ct/bt NULL =
+ * plain; proxy_tunnel_run is this with both NULL). A TLS side cannot be half-closed: when
+ * the other side ends, close_notify is not sent here (the caller ends the session) and the
+ * tunnel stops once nothing is left to relay towards it. */
+struct tls_session;
+int proxy_tunnel_run_tls(int cfd, struct tls_session *ct, int bfd, struct tls_session *bt,
+                         char *buf, size_t cap, int idle_ms, long long *to_client,
+                         long long *to_backend);
+
 #endif

@@ -19,6 +19,7 @@
 #include "conf_regex.h"
 #include "conf_registry.h"
 #include "proxy_types.h"
+#include "tls.h"
 #include "util.h"
 
 /* params_set bits */
@@ -1911,6 +1912,7 @@ static void finish_balancers(struct conf_cmd *cmd)
 void conf_finish_proxy(struct conf_cmd *cmd)
 {
     struct conf *c = cmd->conf;
+    tls_client_conf_finish(cmd); /* SSLProxy* inheritance, whatever else is configured */
     if (global_conf(cmd) == NULL)
         return;
     struct proxy_srv_conf *m = srv_conf(cmd, c->main);

@@ -14,6 +14,7 @@
 #include "route.h"
 #include "http_parse.h"
 #include "io.h"
+#include "tls.h"
 #include "static_file.h"
 #include "util.h"
 #include "worker.h"
@@ -160,7 +161,7 @@ int respond_send_head(struct request *r, int status, const struct resp_header *h
         return -1;
     off += (size_t)w;
     r->status = status;
-    if (io_write_all(c->fd, buf, off, deadline) < 0) {
+    if (tio_write_all(c->fd, c->tls, buf, off, deadline) < 0) {
         c->aborted = 1;
         return -1;
     }
@@ -178,7 +179,7 @@ int respond_send(struct request *r, int status, const struct resp_header *hdrs, 
     int no_body = (r->parsed && r->h.m == HTTP_HEAD) || status == 204 || status == 304;
     if (no_body || body == NULL || body_len == 0)
         return 0;
-    if (io_write_all(r->c->fd, body, body_len, deadline) < 0) {
+    if (tio_write_all(r->c->fd, r->c->tls, body, body_len, deadline) < 0) {
         r->c->aborted = 1;
         return -1;
     }
@@ -246,6 +247,10 @@ static const char *canned_text(int status)
         return "The request URL is longer than this server accepts.";
     case 417:
         return "The expectation given in the request cannot be met.";
+    case 421:
+        return "The client needs a new connection for this request as the requested host "
+               "name does not match the Server Name Indication (SNI) in use for this "
+               "connection.";
     case 431:
         return "The request header fields are larger than this server accepts.";
     case 500:

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "env.h"
 #include "rewrite.h"
+#include "tls.h"
 #include "util.h"
 
 /* httpd's MODULE_MAGIC_NUMBER of 2.4.x, for %{API_VERSION}. */
@@ -57,8 +58,11 @@ static const char *lookup_header(struct request *r, const char *name, const char
 
 static int is_tls(const struct request *r)
 {
-    return r->c != NULL && r->c->listener != NULL && r->c->listener->protocol != NULL &&
-           strcmp(r->c->listener->protocol, "https") == 0;
+    /* The TLS session, or (no SSLEngine anywhere: TLS terminated in front of us) a listener
+     * declared "Listen ... https". */
+    return r->c != NULL &&
+           (r->c->tls != NULL || (r->c->listener != NULL && r->c->listener->protocol != NULL &&
+                                  strcmp(r->c->listener->protocol, "https") == 0));
 }
 
 /* ap_http_scheme(): TLS, else the scheme of ServerName, else http. */
@@ -271,8 +275,8 @@ const char *rewrite_var(struct request *r, const char *name, size_t len, const c
             res = env_get(r, arg);
             if (res == NULL)
                 res = getenv(arg);
-        }
-        /* SSL: no TLS yet, so every mod_ssl variable is empty. */
+        } else if (util_strncaseeq(name, "SSL", 3))
+            res = tls_var(r->c != NULL ? r->c->tls : NULL, arg, r->arena);
     } else if (len > 5 && name[4] == ':') {
         char *arg = arena_strndup(r->arena, name + 5, len - 5);
         if (arg == NULL)

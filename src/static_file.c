@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "io.h"
+#include "tls.h"
 #include "mime.h"
 #include "respond.h"
 #include "route.h"
@@ -52,7 +53,28 @@ static int send_fd(struct request *r, int fd, const struct stat *st, const char 
     if (r->h.m == HTTP_HEAD)
         return 0;
     off_t off = 0;
-    while (off < st->st_size) {
+    if (r->c->tls != NULL) {
+        /* sendfile() would bypass the encryption: read and write through the session. */
+        char buf[16384];
+        while (off < st->st_size) {
+            size_t want = (size_t)(st->st_size - off) < sizeof(buf) ? (size_t)(st->st_size - off)
+                                                                    : sizeof(buf);
+            ssize_t n = pread(fd, buf, want, off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            if (tio_write_all(r->c->fd, r->c->tls, buf, (size_t)n, deadline) < 0) {
+                r->c->aborted = 1;
+                return -1;
+            }
+            off += n;
+            r->body_sent += n;
+            r->bytes_out += n;
+            deadline = util_now_ms() + (int64_t)r->srv->timeout * 1000;
+        }
+    }
+    while (r->c->tls == NULL && off < st->st_size) {
         ssize_t n = sendfile(r->c->fd, fd, &off, (size_t)(st->st_size - off));
         if (n > 0) {
             r->body_sent += n;

@@ -62,4 +62,34 @@ struct tls_session *tls_client_connect(int fd, const struct conf_server *srv,
                                        const struct proxy_worker *w, const char *sni,
                                        int64_t deadline, char *err, size_t errlen);
 
+/* Added by the back-end engineer (tls_client.c). */
+struct conf_cmd;
+/* conf_load's post-parse pass (called from conf_finish_proxy): vhosts inherit the main
+ * server's SSLProxy* settings. */
+void tls_client_conf_finish(struct conf_cmd *cmd);
+/* Master, after conf_load (from tls_conf_load): builds the client SSL_CTX of every https/wss
+ * worker with SSLProxyEngine on (CA files, client certificate: read before privileges are
+ * dropped). Contexts not built here are built lazily by the worker process. */
+int tls_client_conf_load(struct conf *c, char *err, size_t errlen);
+void tls_client_conf_free(struct conf *c);
+/* Whether SSLProxyEngine is on for requests of srv to w (merged with <Proxy> sections). */
+int tls_client_engine(const struct conf_server *srv, const struct proxy_worker *w);
+/* A pooled backend TLS connection is idle and reusable: nothing decrypted pending, no
+ * application data, no close (TLS 1.3 session tickets that arrived are consumed). */
+int tls_client_idle(struct tls_session *t, int fd);
+/* Whether client session t was made for host name `host` (its SNI; an IP literal goes
+ * without SNI and matches a session without one). */
+int tls_client_made_for(const struct tls_session *t, const char *host);
+/* Non-blocking client use (health checks): start() makes a session on a connected fd (SNI =
+ * w->host) without I/O; handshake_step() returns 1 done and checked, 0 poll fd for *events,
+ * -1 failed (reason in err); nb_io() reads (writing 0) or writes: >0 bytes, 0 EOF, -1 with
+ * errno EAGAIN and *events to wait for, or another errno. free() releases without I/O. */
+struct tls_session *tls_client_start(int fd, const struct conf_server *srv,
+                                     const struct proxy_worker *w, char *err, size_t errlen);
+int tls_client_handshake_step(struct tls_session *t, const struct conf_server *srv,
+                              const struct proxy_worker *w, short *events, char *err,
+                              size_t errlen);
+ssize_t tls_client_nb_io(struct tls_session *t, int writing, void *buf, size_t len, short *events);
+void tls_client_free(struct tls_session *t);
+
 #endif

@@ -37,6 +37,8 @@
 #include "secrule.h"
 #include "setenvif.h"
 #include "status.h"
+#include "tls.h"
+#include "tls_conf.h"
 #include "util.h"
 #include "vhost.h"
 
@@ -102,6 +104,8 @@ static const char *env_lookup(void *ctx, const char *name)
     const struct request *r = ctx;
     if (r->backend_name != NULL && strcmp(name, "BALANCER_WORKER_NAME") == 0)
         return r->backend_name;
+    if (strncmp(name, "SSL:", 4) == 0) /* %{VAR}x (accesslog.c) */
+        return tls_var(r->c->tls, name + 4, r->arena);
     return env_get(r, name);
 }
 
@@ -181,7 +185,7 @@ static int discard_body(struct request *r, int64_t deadline)
                     return 1;
             }
             c->in_off = c->in_len = 0;
-            ssize_t n = io_read(c->fd, c->in, c->in_cap, deadline);
+            ssize_t n = tio_read(c->fd, c->tls, c->in, c->in_cap, deadline);
             if (n <= 0)
                 return -1;
             c->in_len = (size_t)n;
@@ -204,7 +208,7 @@ static int discard_body(struct request *r, int64_t deadline)
     left -= (long long)have;
     c->in_off = c->in_len = 0;
     while (left > 0) {
-        ssize_t n = io_read(c->fd, c->in, c->in_cap, deadline);
+        ssize_t n = tio_read(c->fd, c->tls, c->in, c->in_cap, deadline);
         if (n <= 0)
             return -1;
         r->bytes_in += n;
@@ -309,6 +313,15 @@ static int handle_request(struct request *r, int64_t deadline)
         return respond_error(r, 500, NULL, deadline);
     route_request(W.conf, r, d);
     r->route = d;
+    if (r->c->tls != NULL) {
+        /* Before anything can reach a handler or the backend: 421 and client certificates. */
+        int tst = tls_request_check(r, d, deadline);
+        if (tst < 0)
+            return -1;
+        if (tst != 0)
+            return refuse(r, tst, deadline);
+        tls_export_env(r, d);
+    }
     setenvif_apply_sections(r, d);
     env_apply(r, d);
     log_msg(MOD_PROXY, LL_DEBUG, 0, r->c->client_addr, "route %s: %s", r->path,
@@ -351,8 +364,10 @@ static int handle_request(struct request *r, int64_t deadline)
 /* Waits for the next request on an idle keep-alive connection. Returns 1 when readable, 0
  * on the deadline or when this worker is told to stop (polled in 1 s slices, since the
  * signal may arrive just before poll()), -1 on error. */
-static int idle_wait(int fd, int64_t deadline)
+static int idle_wait(int fd, struct tls_session *tls, int64_t deadline)
 {
+    if (tls != NULL && tio_pending(tls) > 0)
+        return 1;
     int64_t grace_end = 0;
     for (;;) {
         if (graceful) {
@@ -391,8 +406,10 @@ static void fill_sb_request(struct request *r)
  * with a reset that can destroy the response still in flight. */
 #define LINGER_MS  2000
 #define LINGER_MAX (512 * 1024)
-static void lingering_close(int fd)
+static void lingering_close(int fd, struct tls_session *tls)
 {
+    if (tls != NULL)
+        tls_session_end(tls, fd, util_now_ms() + LINGER_MS / 2);
     if (shutdown(fd, SHUT_WR) == 0) {
         char sink[4096];
         int64_t deadline = util_now_ms() + LINGER_MS;
@@ -429,6 +446,18 @@ static void serve_connection(int fd, const struct conf_listener *l,
     }
 
     const struct conf_server *defsrv = vhost_select(conf, &local, NULL);
+    if (conf->tls_state != NULL && tls_listener_is_tls(conf, l)) {
+        sb_state(SB_STATE_READ);
+        int64_t hs = util_now_ms() + (int64_t)defsrv->timeout * 1000;
+        if (hs > util_now_ms() + HEADER_TIMEOUT_MS)
+            hs = util_now_ms() + HEADER_TIMEOUT_MS;
+        c.tls = tls_server_accept(fd, conf, l, &c.sni_srv, hs);
+        if (c.tls == NULL) {
+            sb_state(SB_STATE_CLOSING);
+            lingering_close(fd, NULL);
+            return;
+        }
+    }
     c.in = W.buf;
     c.in_cap = W.buf_cap;
     struct http_limits lim = {defsrv->limit_request_line, defsrv->limit_request_fieldsize,
@@ -479,9 +508,9 @@ static void serve_connection(int fd, const struct conf_listener *l,
             }
             /* A retiring worker drops an idle keep-alive connection, but always serves the
              * first request of one it accepted. */
-            if (!got_bytes && c.requests > 0 && idle_wait(fd, deadline) <= 0)
+            if (!got_bytes && c.requests > 0 && idle_wait(fd, c.tls, deadline) <= 0)
                 goto done;
-            ssize_t n = io_read(fd, c.in + c.in_len, c.in_cap - c.in_len, deadline);
+            ssize_t n = tio_read(fd, c.tls, c.in + c.in_len, c.in_cap - c.in_len, deadline);
             if (n == 0)
                 goto done;
             if (n < 0) {
@@ -561,7 +590,7 @@ static void serve_connection(int fd, const struct conf_listener *l,
     }
 done:
     sb_state(SB_STATE_CLOSING);
-    lingering_close(fd);
+    lingering_close(fd, c.tls);
 }
 
 void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, unsigned generation)

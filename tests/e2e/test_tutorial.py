@@ -13,10 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portico_test import T, Portico, SRCDIR, BIN, STATUS_BIN, Conn, http_request, raw_exchange, free_port  # noqa: E402
 from backends import BackendProc, request_report, header_lines, served_by  # noqa: E402
+from certs import Pki  # noqa: E402
+from tlsutil import TLSConn, client_ctx, https_request  # noqa: E402
 
 EXAMPLES = os.path.join(SRCDIR, "conf", "examples")
 
@@ -187,16 +190,52 @@ def step_11():
         T.ok(lines, "11: the 302 is in the access log", p.access_log()[-500:])
 
 
+def tls_files(where):
+    """Throwaway certificate + key for localhost under WHERE/tls (example 12's paths)."""
+    pki = Pki(base=os.path.join(where, "pki"))
+    c = pki.server("localhost", ["localhost", "www.example.test"], ips=["127.0.0.1"],
+                   out_dir=os.path.join(where, "tls"), basename="server")
+    return pki, c
+
+
 def step_12():
     tls = free_port()
-    with Example("12-rewrite-https.conf", 0, defines=["TLS_PORT %d" % tls]) as p:
-        r = get(p, "/a/b?q=1")
-        T.is_((r.status, r.header("Location")), (302, "https://localhost:%d/a/b?q=1" % p.port),
-              "12: plain-HTTP port: redirect to https://%{HTTP_HOST}/$1, query kept")
-        r = http_request(tls, "GET", "/index.html", host="localhost:%d" % tls)
-        T.is_((r.status, r.body), (200, b"local index\n"), "12: the \"443\" listener does not redirect")
-        r = get(p, "/", host="www.example.test")
-        T.is_(r.header("Location"), "https://www.example.test/", "12: / on port \"80\" goes to https://host/")
+    with BackendProc("echo") as be:
+        ex = Example("12-rewrite-https.conf", be.port, defines=["TLS_PORT %d" % tls])
+        p = ex.p
+        orig = p.launch
+
+        def launch():
+            ex_pki[0] = tls_files(p.dir)
+            orig()
+        ex_pki = [None]
+        p.launch = launch
+        with ex as p:
+            ca = ex_pki[0][0].ca_cert
+            r = get(p, "/a/b?q=1")
+            T.is_((r.status, r.header("Location")), (302, "https://localhost:%d/a/b?q=1" % p.port),
+                  "12: plain-HTTP port: redirect to https://%{HTTP_HOST}/$1, query kept")
+            r = get(p, "/", host="www.example.test")
+            T.is_(r.header("Location"), "https://www.example.test/", "12: / on port \"80\" goes to https://host/")
+            # end to end: the client follows the redirect; "443" is ${TLS_PORT} (curl --connect-to)
+            r = get(p, "/app/page?x=1", host="www.example.test")
+            loc = r.header("Location") or ""
+            T.is_((r.status, loc), (302, "https://www.example.test/app/page?x=1"), "12: /app/ on port \"80\" redirects")
+            u = urllib.parse.urlsplit(loc)
+            if u.scheme == "https":
+                ctx = client_ctx(ca=ca)
+                r2 = https_request(tls, "GET", u.path + "?" + u.query, host=u.netloc, sni=u.hostname, ctx=ctx)
+                rep = request_report(r2) or {}
+                T.is_((r2.status, rep.get("line")), (200, "GET /page?x=1 HTTP/1.1"),
+                      "12: the redirect followed over TLS reaches the application")
+                T.is_(header_lines(rep, "X-Forwarded-Proto") if rep else None, ["https"],
+                      "12: the application sees X-Forwarded-Proto https")
+                r3 = https_request(tls, "GET", "/index.html", host="localhost:%d" % tls, sni="localhost", ctx=ctx)
+                T.is_((r3.status, r3.body), (200, b"local index\n"), "12: the https listener does not redirect")
+                with TLSConn(tls, sni="localhost", ctx=ctx) as c:
+                    T.is_(c.peer_names()[0], "localhost", "12: the https listener presents ${PORTICO_VAR}/tls/server.crt")
+            r = http_request(tls, "GET", "/index.html", host="localhost:%d" % tls)
+            T.is_(r.status, 400, "12: plain HTTP to the https listener -> 400")
 
 
 def step_13():
@@ -330,6 +369,8 @@ def apache_accepts():
             # the map files the rewrite examples read from ${MAP_DIR} (= PORTICO_VAR)
             for m in glob.glob(os.path.join(EXAMPLES, "*.txt")) + glob.glob(os.path.join(EXAMPLES, "*.rnd")):
                 shutil.copy(m, d)
+            if name.startswith("12-"):
+                tls_files(d)  # SSLCertificateFile must exist for both -t runs
             r = subprocess.run([BIN, "-t",
                                 "-C", "Define PORTICO_VAR " + d, "-f", os.path.join(EXAMPLES, name)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=20)

@@ -45,10 +45,11 @@ static const char *set_error_log(struct conf_cmd *cmd, const struct conf_directi
                                  char **argv)
 {
     const char *v = argv[0];
+    /* Refused here rather than at start-up, so -t and a graceful restart catch it. */
     if (strcmp(v, "syslog") == 0 || strncmp(v, "syslog:", 7) == 0)
-        cmd->server->error_log = arena_strdup(cmd->arena, v);
-    else
-        cmd->server->error_log = conf_server_path(cmd, v);
+        return "syslog is not supported; pipe to logger instead: "
+               "ErrorLog \"|/usr/bin/logger -t portico -p local7.info\"";
+    cmd->server->error_log = conf_server_path(cmd, v);
     return NULL;
 }
 
@@ -158,7 +159,7 @@ static const char *set_transfer_log(struct conf_cmd *cmd, const struct conf_dire
 
 static const struct conf_directive log_directives[] = {
     {"ErrorLog", CTX_SRV_ANY, ARGS_TAKE1, set_error_log, TGT_NONE, 0, 0, 0, 0, MOD_CORE,
-     "a file, |program or syslog[:facility]"},
+     "a file or |program"},
     {"LogLevel", CTX_SRV_ANY, ARGS_1MORE, set_log_level, TGT_NONE, 0, 0, 0, 0, MOD_CORE,
      "[module:]level ..."},
     {"LogFormat", CTX_SRV_ANY, ARGS_TAKE12, set_log_format, TGT_NONE, 0, 0, 0, 0, MOD_LOG_CONFIG,

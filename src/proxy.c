@@ -619,8 +619,8 @@ static int body_take(struct px *p, char *out, size_t cap, size_t *got, int *end)
         c->in_off += used;
         *got += made;
         p->body_total += (long long)made;
-        const struct conf_server *s = p->r->srv;
-        if (s->limit_request_body > 0 && p->body_total > s->limit_request_body)
+        long long limit = p->d->limit_request_body;
+        if (limit > 0 && p->body_total > limit)
             return 413;
         if (rc < 0) {
             log_msg(MOD_PROXY, LL_INFO, 0, c->client_addr, "malformed chunked request body");

@@ -712,10 +712,54 @@ static int rewrite_target(struct rctx *x, const struct conf *conf, const char *u
     return d->url && d->backend_target ? 0 : 500;
 }
 
+/* The per-directory core settings of d's sections over the server's. */
+static void core_settings(const struct conf_server *srv, struct route_decision *d)
+{
+    d->limit_request_body = srv->limit_request_body > 0 ? srv->limit_request_body : 0;
+    d->dir_index = srv->dir_index;
+    d->n_dir_index = srv->n_dir_index;
+    d->add_default_charset = srv->add_default_charset;
+    int lb = 0, di = 0, cs = 0;
+    for (int i = d->n_sections - 1; i >= 0; i--) {
+        const struct conf_dir *s = d->sections[i];
+        if (!lb && s->limit_request_body != CONF_UNSET) {
+            d->limit_request_body = s->limit_request_body > 0 ? s->limit_request_body : 0;
+            lb = 1;
+        }
+        if (!di && s->dir_index != NULL) {
+            d->dir_index = s->dir_index;
+            d->n_dir_index = s->n_dir_index;
+            di = 1;
+        }
+        if (!cs && s->add_default_charset != NULL) {
+            d->add_default_charset = s->add_default_charset;
+            cs = 1;
+        }
+    }
+}
+
+const char *route_added_type(const struct route_decision *d, const struct conf_server *srv,
+                             const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    const char *slash = strrchr(file, '/');
+    if (dot == NULL || (slash != NULL && dot < slash) || dot[1] == '\0')
+        return NULL;
+    for (int i = d != NULL ? d->n_sections - 1 : -1; i >= 0; i--)
+        for (const struct conf_addtype *a = d->sections[i]->addtypes; a; a = a->next)
+            if (util_strcaseeq(a->ext, dot + 1))
+                return a->type;
+    for (const struct conf_addtype *a = srv != NULL ? srv->addtypes : NULL; a; a = a->next)
+        if (util_strcaseeq(a->ext, dot + 1))
+            return a->type;
+    return NULL;
+}
+
 int route_request(const struct conf *conf, struct request *r, struct route_decision *d)
 {
     memset(d, 0, sizeof(*d));
     const struct conf_server *srv = r->srv ? r->srv : conf->main;
+    core_settings(srv, d);
     struct rctx x;
     memset(&x, 0, sizeof(x));
     if (rctx_init(&x, r->arena) < 0)
@@ -856,6 +900,7 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
         return decide_status(d, 500, "more than ROUTE_MAX_SECTIONS sections apply");
     memcpy(d->sections, l.s, sizeof(l.s));
     d->n_sections = l.n;
+    core_settings(srv, d);
     struct sockaddr_storage client;
     client_addr(r, &client);
     const struct conf_dir *deny = acl_denies(&l, &client);

@@ -58,7 +58,18 @@ struct route_decision {
     const char *vary;       /* header names rewrite conditions read, for Vary */
     int nocanon;            /* [P,NE]: send the URL as is */
     const char *local_path; /* ROUTE_LOCAL after a rewrite: the URL-path to serve */
+    /* Per-directory core settings resolved over the sections (most specific wins), else the
+     * server's: filled for every outcome. */
+    long long limit_request_body; /* LimitRequestBody; 0 = unlimited */
+    char *const *dir_index;       /* DirectoryIndex; NULL = "index.html" */
+    int n_dir_index;
+    const char *add_default_charset; /* NULL or "" = Off */
 };
+
+/* AddType of the sections in d (most specific first), then of the server: the type for
+ * file's extension, or NULL to fall back to the MIME table. */
+const char *route_added_type(const struct route_decision *d, const struct conf_server *srv,
+                             const char *file);
 
 /* Decides for r (uses r->srv, r->path (normalised), r->h, r->c->client_ip, r->arena).
  * Returns 0; the decision is in *d. Never performs I/O. */

@@ -24,11 +24,13 @@
 static const char *content_type(struct request *r, const char *file)
 {
     /* RewriteRule [T=] forces the type, as httpd's forced_type. */
-    const char *t =
-        r->route && r->route->force_type ? r->route->force_type : mime_type_for(r->srv, file);
+    const char *t = r->route && r->route->force_type ? r->route->force_type
+                                                     : route_added_type(r->route, r->srv, file);
+    if (t == NULL)
+        t = mime_type_for(NULL, file);
     if (t == NULL)
         return NULL;
-    const char *cs = r->srv->add_default_charset;
+    const char *cs = r->route ? r->route->add_default_charset : r->srv->add_default_charset;
     if (cs != NULL && *cs != '\0' &&
         (strncmp(t, "text/plain", 10) == 0 || strncmp(t, "text/html", 9) == 0))
         return arena_printf(r->arena, "%s; charset=%s", t, cs);
@@ -169,8 +171,8 @@ int static_file_handle(struct request *r, int64_t deadline)
                                      r->path, r->h.query ? "?" : "", r->h.query ? r->h.query : "");
             return respond_error(r, 301, loc, deadline);
         }
-        char *const *idx = r->srv->dir_index;
-        int nidx = r->srv->n_dir_index;
+        char *const *idx = r->route ? r->route->dir_index : r->srv->dir_index;
+        int nidx = r->route ? r->route->n_dir_index : r->srv->n_dir_index;
         static char *const default_index[] = {"index.html"};
         if (idx == NULL) {
             idx = default_index;

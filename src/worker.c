@@ -268,8 +268,6 @@ static int run_handler(struct request *r, const char *handler, int64_t deadline)
 static int handle_request(struct request *r, int64_t deadline)
 {
     const struct conf_server *s = r->srv;
-    if (s->limit_request_body > 0 && r->h.content_length > s->limit_request_body)
-        return respond_error(r, 413, NULL, deadline);
     if (r->h.path == NULL || r->h.path[0] != '/') {
         /* OPTIONS * (asterisk-form) is about the server itself. */
         if (r->h.m == HTTP_OPTIONS) {
@@ -322,6 +320,8 @@ static int handle_request(struct request *r, int64_t deadline)
             return refuse(r, tst, deadline);
         tls_export_env(r, d);
     }
+    if (d->limit_request_body > 0 && r->h.content_length > d->limit_request_body)
+        return respond_error(r, 413, NULL, deadline); /* a <Location>'s own limit */
     setenvif_apply_sections(r, d);
     env_apply(r, d);
     log_msg(MOD_PROXY, LL_DEBUG, 0, r->c->client_addr, "route %s: %s", r->path,

@@ -257,7 +257,12 @@ def all_down(p, dead):
         statuses.append(r.status)
     T.diag("all down, ms: %s" % ", ".join("%.1f" % (t * 1000) for t in times))
     T.is_(statuses, [503] * 6, "all members refuse connections: 503")
-    T.cmp_ok(max(times), "<", 0.1, "... each within 100 ms (slowest %.1f ms)" % (max(times) * 1000))
+    # The answer must not wait for any timeout: typically a few ms. On a loaded machine or
+    # under ASan one request may be scheduled late, so the median holds the 100 ms bound
+    # and every one stays far below the 2 s connect timeout.
+    med = sorted(times)[len(times) // 2]
+    T.cmp_ok(med, "<", 0.1, "... within 100 ms (median %.1f ms)" % (med * 1000))
+    T.cmp_ok(max(times), "<", 1.0, "... none waits for a timeout (slowest %.1f ms)" % (max(times) * 1000))
     T.like(r.body, r"Service Unavailable", "... with the Service Unavailable page")
     T.unlike(r.body, r"127\.0\.0\.1|balancer://", "... which names no member and no balancer")
     T.like(p.error_log(), r"127\.0\.0\.1:(%d|%d)" % dead, "the error log names a refusing member's address")

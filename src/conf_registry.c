@@ -10,11 +10,12 @@
 #include "util.h"
 
 const struct conf_table *const conf_tables[] = {
-    &conf_table_parse,   &conf_table_so,        &conf_table_core,    &conf_table_mpm,
-    &conf_table_log,     &conf_table_proxy,     &conf_table_headers, &conf_table_env,
-    &conf_table_acl,     &conf_table_heartbeat, &conf_table_rewrite, &conf_table_dbd,
-    &conf_table_secrule, &conf_table_setenvif,  &conf_table_status,  &conf_table_tls_proxy,
-    &conf_table_tls, /* added (front end): mod_ssl SSL* */ NULL,
+    &conf_table_parse,     &conf_table_so,        &conf_table_core,
+    &conf_table_mpm,       &conf_table_log,       &conf_table_proxy,
+    &conf_table_headers,   &conf_table_env,       &conf_table_acl,
+    &conf_table_heartbeat, &conf_table_rewrite,   &conf_table_dbd,
+    &conf_table_secrule,   &conf_table_setenvif,  &conf_table_status,
+    &conf_table_tls,       &conf_table_tls_proxy, NULL,
 };
 
 const struct conf_directive *conf_registry_find(const char *name)

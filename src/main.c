@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "conf_registry.h"
 #include "master.h"
+#include "tls.h"
 #include "modules.h"
 #include "proxy_types.h"
 #include "util.h"
@@ -253,6 +254,16 @@ int main(int argc, char **argv)
         return 0;
     }
     if (test) {
+        /* Certificates and keys that do not load (or do not match) would only fail at
+         * start: check them here too, as httpd's -t does. */
+        char terr[1024];
+        if (tls_conf_load(c, terr, sizeof(terr)) < 0) {
+            fprintf(stderr, "%s\n", terr);
+            tls_conf_free(c);
+            conf_free(c);
+            return 1;
+        }
+        tls_conf_free(c);
         fprintf(stderr, "Syntax OK\n");
         conf_free(c);
         return 0;

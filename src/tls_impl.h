@@ -11,7 +11,7 @@ struct tls_session {
     int fd;
     int client; /* 1 for a backend connection */
     /* Added (front end, tls.c): */
-    const struct conf_server *hs_srv; /* vhost whose context did the handshake */
+    const struct conf_server *hs_srv;  /* vhost whose context did the handshake */
     const struct conf_server *sni_srv; /* vhost the SNI name chose, NULL = none */
     const void *conf;                  /* struct conf of the accepting worker */
     int pha_state;                     /* 0 none, 1 requested, 2 done, -1 failed */

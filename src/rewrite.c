@@ -119,7 +119,7 @@ static char *sb_done(struct sbuf *b)
 
 static const char hexl[] = "0123456789abcdef";
 
-/* httpd's atoi(): leading blanks, a sign, digits; anything else ends the number. */
+/* httpd's atoi: leading blanks, a sign, digits; anything else ends the number. */
 static long long rw_atoll(const char *s)
 {
     while (*s == ' ' || (*s >= '\t' && *s <= '\r'))

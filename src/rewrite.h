@@ -75,7 +75,7 @@ struct rewrite_cond {
     unsigned flags;            /* RWCF_* */
     void *regex;               /* pcre2_code * (RWC_REGEX), JIT-compiled at load */
     struct headers_expr *expr; /* RWC_EXPR (headers.h's ap_expr subset) */
-    long long number;          /* RWC_INT_*: the pattern as httpd's atoi() reads it */
+    long long number;          /* RWC_INT_*: the pattern as httpd's atoi reads it */
     const char *file;
     int line;
     struct rewrite_cond *next;

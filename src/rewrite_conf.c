@@ -84,7 +84,7 @@ static const char *cond_flag(struct arena *a, void *obj, char *key, char *val)
     return NULL;
 }
 
-/* atoi() as httpd's -eq/-lt/... use it: leading blanks, a sign, digits, junk ignored. */
+/* atoi as httpd's -eq/-lt/... use it: leading blanks, a sign, digits, junk ignored. */
 static long long atoi_like(const char *s)
 {
     while (isspace((unsigned char)*s))

@@ -180,8 +180,8 @@ static void run_checks(const struct tcase *t, int idx, struct request *r,
         } else if (kind == 'H') {
             is_str(res->handler ? res->handler : "", arg, "case %d (%s): handler", idx, t->path);
         } else if (kind == 'M') {
-            ok(arena_used(A) <= (size_t)strtol(arg, NULL, 10) << 20, "case %d: at most %s MiB used (%zu)", idx,
-               arg, arena_used(A));
+            ok(arena_used(A) <= (size_t)strtol(arg, NULL, 10) << 20,
+               "case %d: at most %s MiB used (%zu)", idx, arg, arena_used(A));
         } else if (kind == 'N') {
             is_int(res->nocanon, strtol(arg, NULL, 10), "case %d (%s): nocanon", idx, t->path);
         } else if (kind == 'W') {

@@ -710,8 +710,9 @@ static int backend_open(struct px *p, int allow_pool)
     if (allow_pool) {
         struct tls_session *t;
         int fd = backend_pool_get(w, p->n_workers, &t);
-        if (fd >= 0 && tls && !tls_client_made_for(t, sni)) {
-            /* ProxyPreserveHost: a connection made for another name is not this one's */
+        if (fd >= 0 && tls && !tls_client_made_for(t, p->r->srv, w, sni)) {
+            /* Made for another name (ProxyPreserveHost) or under another server's
+             * SSLProxy* settings: not this request's to use. */
             backend_conn_close(fd, t);
             fd = -1;
         }

@@ -71,6 +71,18 @@ static int tls_wait(struct tls_session *t, int rc, int64_t deadline)
     return w < 0 ? -1 : 0;
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* pem_password_cb that refuses: portico never asks for a passphrase. */
+int tls_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return 0;
+}
+
 ssize_t tio_read(int fd, struct tls_session *t, void *buf, size_t len, int64_t deadline)
 {
     if (t == NULL)
@@ -78,6 +90,7 @@ ssize_t tio_read(int fd, struct tls_session *t, void *buf, size_t len, int64_t d
     for (;;) {
         size_t got = 0;
         errno = 0;
+        ERR_clear_error(); /* a stale error would turn WANT_READ into SSL_ERROR_SSL */
         int rc = SSL_read_ex(t->ssl, buf, len, &got);
         if (rc > 0)
             return (ssize_t)got;
@@ -97,6 +110,7 @@ int tio_write_all(int fd, struct tls_session *t, const void *buf, size_t len, in
     while (len > 0) {
         size_t done = 0;
         errno = 0;
+        ERR_clear_error();
         int rc = SSL_write_ex(t->ssl, p, len, &done);
         if (rc > 0) {
             p += done;
@@ -412,8 +426,13 @@ static int build_ctx(struct conf *c, struct conf_server *s, struct tls_state *st
         fclose(f);
         ERR_clear_error();
     }
+    /* An encrypted key would make OpenSSL prompt on the terminal and hang the master. */
+    SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        n = snprintf(err, errlen, "%s:%d: SSLCertificateKeyFile %s: cannot load", where, line, key);
+        n = snprintf(err, errlen,
+                     "%s:%d: SSLCertificateKeyFile %s: cannot load (encrypted keys are not "
+                     "supported)",
+                     where, line, key);
         log_ssl_errors(err, errlen, (size_t)(n > 0 ? n : 0));
         return -1;
     }
@@ -885,10 +904,11 @@ int tls_request_check(struct request *r, const struct route_decision *d, int64_t
     if (r->srv != t->hs_srv) {
         /* Without SNI every Host shares the default's handshake: only a vhost verifying
          * clients differently cannot be served on it. */
-        int differs =
-            rs == NULL || hs == NULL || rs->verify != hs->verify || rs->depth != hs->depth ||
-            (rs->ca_file != hs->ca_file &&
-             (rs->ca_file == NULL || hs->ca_file == NULL || strcmp(rs->ca_file, hs->ca_file) != 0));
+        int differs = rs == NULL || hs == NULL || rs->verify != hs->verify ||
+                      rs->depth != hs->depth || rs->protocols != hs->protocols ||
+                      rs->honor_order != hs->honor_order || !same_str(rs->ca_file, hs->ca_file) ||
+                      !same_str(rs->ciphers, hs->ciphers) ||
+                      !same_str(rs->ciphersuites, hs->ciphersuites);
         if (t->sni_srv != NULL || differs) {
             log_msg(MOD_SSL, LL_INFO, 0, r->c->client_addr,
                     "Host %s names another virtual host than the TLS handshake chose (SNI %s)",

@@ -77,9 +77,11 @@ int tls_client_engine(const struct conf_server *srv, const struct proxy_worker *
 /* A pooled backend TLS connection is idle and reusable: nothing decrypted pending, no
  * application data, no close (TLS 1.3 session tickets that arrived are consumed). */
 int tls_client_idle(struct tls_session *t, int fd);
-/* Whether client session t was made for host name `host` (its SNI; an IP literal goes
- * without SNI and matches a session without one). */
-int tls_client_made_for(const struct tls_session *t, const char *host);
+/* Whether pooled client session t may serve a request of srv to w for host name `host`:
+ * the same SNI (an IP literal goes without SNI and matches a session without one), the
+ * same client context and the same peer checks (SSLProxy* of srv and w's <Proxy>). */
+int tls_client_made_for(const struct tls_session *t, const struct conf_server *srv,
+                        const struct proxy_worker *w, const char *host);
 /* Non-blocking client use (health checks): start() makes a session on a connected fd (SNI =
  * w->host) without I/O; handshake_step() returns 1 done and checked, 0 poll fd for *events,
  * -1 failed (reason in err); nb_io() reads (writing 0) or writes: >0 bytes, 0 EOF, -1 with

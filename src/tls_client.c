@@ -551,6 +551,7 @@ static SSL_CTX *ctx_build(const struct tls_proxy_settings *s, char *err, size_t 
     }
     SSL_CTX_set_verify_depth(ctx, s->depth + 1); /* the callbacks apply httpd's limit */
     if (s->machine_cert != NULL) {
+        SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
         if (SSL_CTX_use_certificate_chain_file(ctx, s->machine_cert) != 1 ||
             SSL_CTX_use_PrivateKey_file(ctx, s->machine_cert, SSL_FILETYPE_PEM) != 1 ||
             SSL_CTX_check_private_key(ctx) != 1) {
@@ -781,6 +782,13 @@ done:
 }
 
 /* A client session in connect state on fd, no I/O yet. */
+/* The peer checks a session was made with (tls_session.peer_checks). */
+static unsigned checks_of(const struct tls_proxy_settings *s)
+{
+    return (s->check_name == 1 ? 1u : 0u) | (s->check_cn == 1 ? 2u : 0u) |
+           (s->check_expire == 1 ? 4u : 0u) | (s->verify > 0 ? 8u : 0u);
+}
+
 static struct tls_session *client_new(int fd, const struct conf_server *srv,
                                       const struct proxy_worker *w, const char *host,
                                       struct tls_proxy_settings *s, char *err, size_t errlen)
@@ -828,6 +836,7 @@ static struct tls_session *client_new(int fd, const struct conf_server *srv,
         goto fail;
     }
     t->ssl = ssl;
+    t->peer_checks = checks_of(s);
     t->fd = fd;
     t->client = 1;
     return t;
@@ -985,9 +994,18 @@ int tls_client_idle(struct tls_session *t, int fd)
     return 0;
 }
 
-int tls_client_made_for(const struct tls_session *t, const char *host)
+int tls_client_made_for(const struct tls_session *t, const struct conf_server *srv,
+                        const struct proxy_worker *w, const char *host)
 {
     if (t == NULL || t->ssl == NULL)
+        return 0;
+    /* Workers are shared by every virtual host: a connection verified under one host's
+     * SSLProxy* settings (CA, checks, client certificate) must not serve another's. */
+    struct tls_proxy_settings s;
+    effective(srv, w, &s);
+    char why[64];
+    SSL_CTX *ctx = s.engine == 1 ? ctx_for(srv, &s, why, sizeof(why)) : NULL;
+    if (ctx == NULL || SSL_get_SSL_CTX(t->ssl) != ctx || t->peer_checks != checks_of(&s))
         return 0;
     const char *n = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
     if (host == NULL || host[0] == '\0' || is_ip_literal(host))

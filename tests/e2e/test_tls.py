@@ -389,6 +389,35 @@ def main_instance():
             T.unlike(p.error_log(), r"\[(emerg|crit|alert)\]", "no emerg/crit/alert in the error log")
 
 
+def encrypted_key():
+    """An encrypted private key must fail -t with a clear message, never prompt for a
+    passphrase on the terminal (a master waiting on a tty would hang the restart)."""
+    import subprocess
+    import tempfile
+    if "apache" in os.path.basename(os.environ.get("PORTICO_BIN", "")):
+        T.skip("encrypted key refused by -t", "portico-only")
+        return
+    d = tempfile.mkdtemp(prefix="portico-tls-enc-")
+    try:
+        enc = os.path.join(d, "enc.key")
+        subprocess.run(["openssl", "pkey", "-in", A.key, "-aes256", "-passout", "pass:secret",
+                        "-out", enc], check=True, capture_output=True)
+        os.makedirs(os.path.join(d, "htdocs"))
+        conf = os.path.join(d, "portico.conf")
+        with open(conf, "w") as f:
+            f.write("Listen 127.0.0.1:1 https\nServerName x\nPidFile %s/p.pid\n"
+                    "ErrorLog %s/e.log\n<VirtualHost *:1>\nServerName a.test\nSSLEngine on\n"
+                    "SSLCertificateFile %s\nSSLCertificateKeyFile %s\n</VirtualHost>\n"
+                    % (d, d, A.cert, enc))
+        r = subprocess.run([os.environ["PORTICO_BIN"], "-t", "-d", d, "-f", conf],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+        T.is_(r.returncode, 1, "-t with an encrypted key fails")
+        T.like(r.stderr, r"portico\.conf:\d+: SSLCertificateKeyFile .*encrypted keys are not "
+               r"supported", "... naming the file:line and why, without prompting")
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
 def main():
     global PKI, A, B
     PKI = Pki()
@@ -399,6 +428,7 @@ def main():
         T.section(protocol_config)
         T.section(log_vars)
         T.section(slow_handshake_one_worker)
+        T.section(encrypted_key)
     finally:
         PKI.cleanup()
     T.done()

@@ -138,6 +138,39 @@ def keepalive_reuse(cert):
             T.cmp_ok(len(be.handshakes()), "<=", 3, "TLS handshakes with the backend bounded by the worker count")
 
 
+def no_reuse_across_settings(cert):
+    """Workers are shared by every virtual host, so a pooled TLS connection verified under
+    one host's SSLProxy* settings must not be handed to another host's request."""
+    with TLSBackendProc("echo", cert=cert.cert, key=cert.key) as be:
+        url = "https://localhost:%d" % be.port
+        conf = full_conf("""
+SSLProxyEngine on
+<VirtualHost *:@PORT@>
+    ServerName lax.test
+    SSLProxyEngine on
+    SSLProxyVerify none
+    ProxyPass /b/ %s/
+</VirtualHost>
+<VirtualHost *:@PORT@>
+    ServerName strict.test
+    SSLProxyEngine on
+    SSLProxyVerify require
+    SSLProxyCACertificateFile %s
+    ProxyPass /b/ %s/
+</VirtualHost>
+""" % (url, OTHER.ca_cert, url))
+        with Portico(base=False, conf=conf, start_servers=1, min_spare=1, max_spare=1,
+                     max_workers=1) as p:
+            r = http_request(p.port, "GET", "/b/lax", host="lax.test", timeout=15)
+            T.is_(r.status, 200, "vhost with SSLProxyVerify none: 200 (its connection is pooled)")
+            r = http_request(p.port, "GET", "/b/strict", host="strict.test", timeout=15)
+            T.is_(r.status, 502, "vhost with SSLProxyVerify require and a wrong CA, same worker "
+                  "process: 502, the pooled connection of the other vhost is not reused")
+            lines = [q.get("line") for q in be.requests()]
+            T.ok(not any("/strict" in (l or "") for l in lines),
+                 "the strict vhost's request never reached the backend (%s)" % lines)
+
+
 def balancer(cert):
     with TLSBackendProc("echo", cert=cert.cert, key=cert.key, name="m1") as b1, \
             TLSBackendProc("echo", cert=cert.cert, key=cert.key, name="m2") as b2:
@@ -185,6 +218,7 @@ def main():
         T.section(check_peer_expire)
         T.section(engine_off, cert)
         T.section(keepalive_reuse, cert)
+        T.section(no_reuse_across_settings, cert)
         T.section(balancer, cert)
     finally:
         PKI.cleanup()

@@ -56,6 +56,22 @@ static struct {
     sigset_t sigs;
 } M;
 
+/* A killed master whose parent (a container's PID 1) never reaps it stays a zombie: it
+ * answers kill(pid, 0) but runs nothing, so it must not block a new start. */
+static int pid_is_zombie(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the command name may contain spaces */
+    return rp != NULL && rp[1] == ' ' && rp[2] == 'Z';
+}
+
 long master_read_pid(const char *pid_file, char *err, size_t errlen)
 {
     FILE *f = fopen(pid_file, "r");
@@ -78,7 +94,8 @@ long master_read_pid(const char *pid_file, char *err, size_t errlen)
                  pid_file);
         return -1;
     }
-    if ((pid_t)pid == getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+    if ((pid_t)pid == getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH) ||
+        pid_is_zombie((pid_t)pid))
         return 0;
     return (long)pid;
 }

@@ -414,6 +414,20 @@ def encrypted_key():
         T.is_(r.returncode, 1, "-t with an encrypted key fails")
         T.like(r.stderr, r"portico\.conf:\d+: SSLCertificateKeyFile .*encrypted keys are not "
                r"supported", "... naming the file:line and why, without prompting")
+        # A key others can read loads, with a warning naming it.
+        plain = os.path.join(d, "open.key")
+        subprocess.run(["cp", A.key, plain], check=True)
+        os.chmod(plain, 0o644)
+        with open(conf, "w") as f:
+            f.write("Listen 127.0.0.1:1 https\nServerName x\nPidFile %s/p.pid\n"
+                    "ErrorLog %s/e.log\n<VirtualHost *:1>\nServerName a.test\nSSLEngine on\n"
+                    "SSLCertificateFile %s\nSSLCertificateKeyFile %s\n</VirtualHost>\n"
+                    % (d, d, A.cert, plain))
+        r = subprocess.run([os.environ["PORTICO_BIN"], "-t", "-d", d, "-f", conf],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+        T.is_(r.returncode, 0, "-t with a group/other-readable key: accepted")
+        T.like(r.stderr, r"private key .*open\.key is readable by group or others \(mode 0644\)",
+               "... with a warning to chmod 600 it")
     finally:
         subprocess.run(["rm", "-rf", d])
 

@@ -72,7 +72,9 @@ const char *route_added_type(const struct route_decision *d, const struct conf_s
                              const char *file);
 
 /* Decides for r (uses r->srv, r->path (normalised), r->h, r->c->client_ip, r->arena).
- * Returns 0; the decision is in *d. Never performs I/O. */
+ * Returns 0; the decision is in *d. No socket I/O towards the client or a backend; the one
+ * exception to "no I/O" is mod_rewrite's map lookups (a txt/dbm file, a prg program, a
+ * database), each bounded by the server's Timeout. */
 int route_request(const struct conf *conf, struct request *r, struct route_decision *d);
 
 /* First section in d of this kind list whose per-module field is set, searching from the

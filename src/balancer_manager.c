@@ -10,6 +10,7 @@
  * written under the segment's lock, the lock every selection takes. */
 #include "config.h"
 
+#include "conf.h"
 #include "balancer_manager.h"
 
 #include <ctype.h>
@@ -910,7 +911,7 @@ static void render_html(struct bm *m, const struct proxy_balancer *bsel, int wse
            "</style>\n</head>\n<body><h1>Load Balancer Manager for ");
     put_esc(m, r->h.host ? r->h.host : (r->srv->server_name ? r->srv->server_name : ""));
     put(m, "</h1>\n\n<dl><dt>Server Version: ");
-    put_esc(m, respond_server_token(r->c->conf));
+    put_esc(m, conf_server_token(r->c->conf));
     put(m, "</dt>\n");
     putf(m, "<dt>Balancer changes will %sbe persisted on restart.</dt>",
          pg->balancer_persist ? "" : "NOT ");

@@ -22,6 +22,10 @@ struct conf_options {
  * (truncated to errlen, always NUL-terminated). Warnings end up in conf->warnings. */
 struct conf *conf_load(const struct conf_options *opt, char *errbuf, size_t errlen);
 
+/* The Server header / SERVER_SOFTWARE value for c's ServerTokens ("portico", "portico/0",
+ * "portico/0.1.0"); core_conf.c. */
+const char *conf_server_token(const struct conf *c);
+
 void conf_free(struct conf *c);
 
 /* `portico -S`: listeners, virtual hosts (default first per address), ServerRoot, PidFile,

@@ -1,6 +1,8 @@
 /* Core directives (server identity, Listen, <VirtualHost>, per-directory sections, limits,
  * keep-alive, mime/dir bits) and the post-parse pass that fills defaults and makes every
  * vhost inherit what it left unset from the main server. */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netdb.h>
@@ -832,4 +834,16 @@ void conf_finish_core(struct conf_cmd *cmd)
     }
     if (c->listeners == NULL)
         conf_error_at(cmd, NULL, 0, "no listening sockets available: add a Listen directive");
+}
+
+const char *conf_server_token(const struct conf *c)
+{
+    switch (c->server_tokens) {
+    case TOKENS_PROD:
+        return "portico";
+    case TOKENS_MAJOR:
+        return "portico/0";
+    default:
+        return "portico/" PACKAGE_VERSION;
+    }
 }

@@ -30,6 +30,7 @@
  * was sent to a backend. Any other failure is the client's answer (502/504). */
 #include "config.h"
 
+#include "conf.h"
 #include "proxy.h"
 
 #include <errno.h>
@@ -433,8 +434,7 @@ static const char *via_value(struct px *p, struct arena *a)
         snprintf(portbuf, sizeof(portbuf), ":%d", port);
     const char *ver = r->h.version == 10 ? "1.0" : "1.1";
     if (p->psc && p->psc->via == 2)
-        return arena_printf(a, "%s %s%s (%s)", ver, name, portbuf,
-                            respond_server_token(r->c->conf));
+        return arena_printf(a, "%s %s%s (%s)", ver, name, portbuf, conf_server_token(r->c->conf));
     return arena_printf(a, "%s %s%s", ver, name, portbuf);
 }
 
@@ -465,7 +465,7 @@ static int build_request_head(struct px *p)
             headers_size(h, n) + 256 + strlen(r->c->client_ip) +
                 (r->h.host ? strlen(r->h.host) : 0) +
                 (r->srv->server_name ? 2 * strlen(r->srv->server_name) : 0) +
-                (via ? strlen(respond_server_token(r->c->conf)) : 0));
+                (via ? strlen(conf_server_token(r->c->conf)) : 0));
 
     /* next[i]: the next header with the name of i; dup[i]: i is joined onto an earlier one */
     int *next = arena_alloc(r->arena, sizeof(int) * (size_t)(n > 0 ? n : 1) * 2);
@@ -1028,7 +1028,7 @@ static int send_client_head(struct px *p, const struct http_response *resp, enum
         return 500;
     respond_decide_keepalive(r, status, mode != OUT_CLOSE);
 
-    const char *server = respond_server_token(c->conf);
+    const char *server = conf_server_token(c->conf);
     const char *reason = resp->reason && resp->reason[0] ? resp->reason : http_reason(status);
     struct sbuf b;
     sb_init(&b, r->arena, headers_size(h, n) + strlen(reason) + strlen(server) + 256);

@@ -2,6 +2,7 @@
  * headers and connection handling follow httpd (apache-behaviour.md Appendix A, 8.4). */
 #include "config.h"
 
+#include "conf.h"
 #include "respond.h"
 
 #include <stdio.h>
@@ -18,20 +19,6 @@
 #include "static_file.h"
 #include "util.h"
 #include "worker.h"
-
-#define PORTICO_VERSION_STR "portico/" PACKAGE_VERSION
-
-const char *respond_server_token(const struct conf *conf)
-{
-    switch (conf->server_tokens) {
-    case TOKENS_PROD:
-        return "portico";
-    case TOKENS_MAJOR:
-        return "portico/0";
-    default:
-        return PORTICO_VERSION_STR;
-    }
-}
 
 /* Date header, formatted at most once a second. */
 static const char *http_date_now(void)
@@ -126,7 +113,7 @@ int respond_send_head(struct request *r, int status, const struct resp_header *h
     char buf[8192];
     size_t off = 0;
     int w = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
-                     http_reason(status), http_date_now(), respond_server_token(conf));
+                     http_reason(status), http_date_now(), conf_server_token(conf));
     if (w < 0 || (size_t)w >= sizeof(buf))
         return -1;
     off = (size_t)w;

@@ -13,9 +13,6 @@ struct resp_header {
     const char *value;
 };
 
-/* Server header value for this config (ServerTokens). */
-const char *respond_server_token(const struct conf *conf);
-
 /* Decides keep-alive for the response about to be sent (httpd's ap_set_keepalive rules) and
  * stores it in r->c->keepalive. */
 void respond_decide_keepalive(struct request *r, int status, int length_known);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf.h"
 #include "arena.h"
 #include "conn.h"
 #include "env.h"
@@ -147,11 +148,7 @@ static int server_port(struct request *r)
 static const char *server_software(const struct request *r)
 {
     const struct conf *c = r->c != NULL ? r->c->conf : NULL;
-    if (c != NULL && c->server_tokens == TOKENS_PROD)
-        return "portico";
-    if (c != NULL && c->server_tokens == TOKENS_MAJOR)
-        return "portico/0";
-    return "portico/" PACKAGE_VERSION;
+    return c != NULL ? conf_server_token(c) : "portico/" PACKAGE_VERSION;
 }
 
 static const char *time_var(struct request *r, const char *which)

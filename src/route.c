@@ -771,15 +771,23 @@ int route_request(const struct conf *conf, struct request *r, struct route_decis
     /* The decoded path (httpd's r->uri) and its ;parameter-free twin. */
     const char *npath = r->path ? r->path : "/";
     size_t nlen = strlen(npath), dlen = 0;
-    char *dpath = arena_alloc(x.a, nlen + 1);
-    char *spath = arena_alloc(x.a, nlen + 1);
-    if (dpath == NULL || spath == NULL)
+    char *dpath, *spath = arena_alloc(x.a, nlen + 1);
+    if (spath == NULL)
         return decide_status(d, 500, "out of memory");
-    int rc = uri_decode_all(npath, nlen, dpath, &dlen);
-    if (rc != 0 || memchr(dpath, '\0', dlen) != NULL)
-        return decide_status(d, rc ? rc : 404, "undecodable path");
-    dpath[dlen] = '\0';
-    r->uri = dpath;
+    if (r->uri != NULL && r->uri != r->path) {
+        /* The worker already decoded it (for SecRule and SetEnvIf, which run first). */
+        dpath = (char *)r->uri;
+        dlen = strlen(dpath);
+    } else {
+        dpath = arena_alloc(x.a, nlen + 1);
+        if (dpath == NULL)
+            return decide_status(d, 500, "out of memory");
+        int rc = uri_decode_all(npath, nlen, dpath, &dlen);
+        if (rc != 0 || memchr(dpath, '\0', dlen) != NULL)
+            return decide_status(d, rc ? rc : 404, "undecodable path");
+        dpath[dlen] = '\0';
+        r->uri = dpath;
+    }
 
     /* 0. mod_rewrite's server rules (translate_name runs it before mod_proxy). */
     struct rewrite_result rw;

@@ -6,7 +6,9 @@
  * or per <Location> with TLS 1.3 post-handshake authentication. */
 #include "config.h"
 
+#include "conf.h"
 #include "tls_impl.h"
+#include "vhost.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,10 +292,6 @@ static void use_srv(SSL *ssl, const struct conf_server *s)
         SSL_set_ciphersuites(ssl, s->tls->ciphersuites);
 }
 
-static const struct conf_server *select_tls(const struct conf *c,
-                                            const struct sockaddr_storage *local, const char *host,
-                                            int *named);
-
 static int hello_cb(SSL *ssl, int *al, void *arg)
 {
     (void)arg, (void)al;
@@ -308,7 +306,7 @@ static int hello_cb(SSL *ssl, int *al, void *arg)
     if (n > 1 && name[n - 1] == '.')
         name[n - 1] = '\0';
     int named = 0;
-    const struct conf_server *v = select_tls(h->conf, &h->local, sni, &named);
+    const struct conf_server *v = vhost_select_where(h->conf, &h->local, sni, srv_has_tls, &named);
     if (v != NULL && named) {
         h->sni = v;
         if (v != h->srv) {
@@ -618,81 +616,6 @@ int tls_listener_is_tls(const struct conf *c, const struct conf_listener *l)
 
 /* ---------------------------------------------------------------- accept */
 
-/* vhost.c's selection, restricted to TLS vhosts (tls.c is linked without the worker's
- * objects): 2 = exact address, 1 = wildcard, 0 = not on this address. */
-static int local_port(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-    if (ss->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-    return 0;
-}
-
-static int addr_score(const struct conf_server *v, const struct sockaddr_storage *local, int port)
-{
-    int best = 0;
-    for (const struct conf_vaddr *a = v->addrs; a; a = a->next) {
-        if (a->port != 0 && a->port != port)
-            continue;
-        if (a->any_addr) {
-            best = best < 1 ? 1 : best;
-        } else if (a->addr.ss_family == local->ss_family) {
-            int same = local->ss_family == AF_INET
-                           ? ((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr ==
-                                 ((const struct sockaddr_in *)local)->sin_addr.s_addr
-                           : memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
-                                    &((const struct sockaddr_in6 *)local)->sin6_addr,
-                                    sizeof(struct in6_addr)) == 0;
-            if (same)
-                return 2;
-        }
-    }
-    return best;
-}
-
-/* The TLS vhost on local's best address named by host (*named = 1), else the first TLS
- * vhost there; the main server when no vhost is on the address. NULL: none with TLS. */
-static const struct conf_server *
-select_tls(const struct conf *c, const struct sockaddr_storage *local, const char *host, int *named)
-{
-    int port = local_port(local), best = 0;
-    *named = 0;
-    for (const struct conf_server *v = c->vhosts; v; v = v->next) {
-        int sc = addr_score(v, local, port);
-        if (sc > best)
-            best = sc;
-    }
-    if (best == 0)
-        return srv_has_tls(c->main) ? c->main : NULL;
-    const struct conf_server *first = NULL;
-    for (const struct conf_server *v = c->vhosts; v; v = v->next) {
-        if (addr_score(v, local, port) != best || !srv_has_tls(v))
-            continue;
-        if (first == NULL)
-            first = v;
-        if (host == NULL)
-            break;
-        int match = v->server_name != NULL && util_strcaseeq(v->server_name, host);
-        for (int i = 0; !match && i < v->n_aliases; i++)
-            match = fnmatch(v->aliases[i], host, FNM_CASEFOLD) == 0;
-        if (match) {
-            *named = 1;
-            return v;
-        }
-    }
-    return first;
-}
-
-static const char *server_token(const struct conf *c)
-{
-    if (c->server_tokens == TOKENS_PROD)
-        return "portico";
-    if (c->server_tokens == TOKENS_MAJOR)
-        return "portico/0";
-    return "portico/" PACKAGE_VERSION;
-}
-
 static void plain_http_answer(int fd, const struct conf *c, int64_t deadline)
 {
     static const char body[] =
@@ -719,7 +642,7 @@ static void plain_http_answer(int fd, const struct conf *c, int64_t deadline)
                      "HTTP/1.1 400 Bad Request\r\nDate: %s\r\nServer: %s\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n"
                      "Content-Type: text/html; charset=iso-8859-1\r\n\r\n",
-                     date, server_token(c), sizeof(body) - 1);
+                     date, conf_server_token(c), sizeof(body) - 1);
     struct iovec iov[2] = {{head, (size_t)n}, {(void *)body, sizeof(body) - 1}};
     io_writev_all(fd, iov, 2, deadline);
 }
@@ -734,7 +657,7 @@ struct tls_session *tls_server_accept(int fd, const struct conf *c, const struct
     if (getsockname(fd, (struct sockaddr *)&h.local, &ll) < 0)
         return NULL;
     int named;
-    h.srv = select_tls(c, &h.local, NULL, &named);
+    h.srv = vhost_select_where(c, &h.local, NULL, srv_has_tls, &named);
     if (h.srv == NULL) {
         for (const struct conf_server *v = c->vhosts; v && h.srv == NULL; v = v->next)
             if (srv_has_tls(v))

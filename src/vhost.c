@@ -51,9 +51,12 @@ static int name_matches(const struct conf_server *v, const char *host)
     return 0;
 }
 
-const struct conf_server *vhost_select(const struct conf *conf,
-                                       const struct sockaddr_storage *local, const char *host)
+const struct conf_server *vhost_select_where(const struct conf *conf,
+                                             const struct sockaddr_storage *local, const char *host,
+                                             int (*accept)(const struct conf_server *), int *named)
 {
+    if (named != NULL)
+        *named = 0;
     int port = local_port(local);
     int best = 0;
     for (const struct conf_server *v = conf->vhosts; v; v = v->next) {
@@ -62,7 +65,7 @@ const struct conf_server *vhost_select(const struct conf *conf,
             best = s;
     }
     if (best == 0)
-        return conf->main;
+        return accept == NULL || accept(conf->main) ? conf->main : NULL;
 
     char name[256];
     const char *want = NULL;
@@ -85,12 +88,21 @@ const struct conf_server *vhost_select(const struct conf *conf,
     }
     const struct conf_server *first = NULL;
     for (const struct conf_server *v = conf->vhosts; v; v = v->next) {
-        if (addr_score(v, local, port) != best)
+        if (addr_score(v, local, port) != best || (accept != NULL && !accept(v)))
             continue;
         if (first == NULL)
             first = v;
-        if (want != NULL && name_matches(v, want))
+        if (want != NULL && name_matches(v, want)) {
+            if (named != NULL)
+                *named = 1;
             return v;
+        }
     }
     return first;
+}
+
+const struct conf_server *vhost_select(const struct conf *conf,
+                                       const struct sockaddr_storage *local, const char *host)
+{
+    return vhost_select_where(conf, local, host, NULL, NULL);
 }

@@ -12,4 +12,11 @@
 const struct conf_server *vhost_select(const struct conf *conf,
                                        const struct sockaddr_storage *local, const char *host);
 
+/* The same choice among the servers accept() takes (the TLS handshake picks among TLS
+ * vhosts): NULL when the address's candidates have none. *named (may be NULL) tells
+ * whether host named the result rather than it being the address's default. */
+const struct conf_server *vhost_select_where(const struct conf *conf,
+                                             const struct sockaddr_storage *local, const char *host,
+                                             int (*accept)(const struct conf_server *), int *named);
+
 #endif

@@ -419,11 +419,6 @@ static int find_member_slot(const struct bm *m, const struct balancer_shm_info *
     return -1;
 }
 
-static int slot_usable(unsigned st)
-{
-    return !(st & (MEMBER_DISABLED | MEMBER_STOPPED | MEMBER_ERROR | MEMBER_HCFAIL));
-}
-
 static long strtol_prefix(const char *v)
 {
     /* httpd uses atoi: leading digits, garbage after them ignored, 0 when none */
@@ -494,7 +489,7 @@ static void edit_member(struct bm *m, struct balancer_shm_info *in, struct balan
     }
     atomic_fetch_or(&s->edited, edited);
     /* A member coming back: the lbmethod starts over (httpd's need_reset). */
-    if (!slot_usable(st0) && slot_usable(atomic_load(&s->status)))
+    if (!status_member_usable(st0) && status_member_usable(atomic_load(&s->status)))
         atomic_store(&in->need_reset, 1);
 }
 
@@ -629,26 +624,6 @@ static void put_size(struct bm *m, uint64_t size)
             return;
         }
     }
-}
-
-/* httpd's ap_proxy_parse_wstatus: the names of the set flags, then "Ok " when usable. */
-static const char *wstatus(unsigned st, char *out, size_t len)
-{
-    static const struct {
-        unsigned flag;
-        const char *name;
-    } tbl[] = {
-        {MEMBER_IGNORE, "Ign "},   {MEMBER_DRAIN, "Drn "},   {MEMBER_DISABLED, "Dis "},
-        {MEMBER_STOPPED, "Stop "}, {MEMBER_ERROR, "Err "},   {MEMBER_STANDBY, "Stby "},
-        {MEMBER_SPARE, "Spar "},   {MEMBER_HCFAIL, "HcFl "},
-    };
-    util_strlcpy(out, "Init ", len);
-    for (size_t i = 0; i < sizeof(tbl) / sizeof(tbl[0]); i++)
-        if (st & tbl[i].flag)
-            strncat(out, tbl[i].name, len - strlen(out) - 1);
-    if (slot_usable(st))
-        strncat(out, "Ok ", len - strlen(out) - 1);
-    return out;
 }
 
 struct member_view {
@@ -787,7 +762,7 @@ static void render_xml(struct bm *m)
             putf(m, "          <httpd:loadfactor>%.2f</httpd:loadfactor>\n", mv.lbfactor / 100.0);
             putf(m, "          <httpd:port>%d</httpd:port>\n", port);
             putf(m, "          <httpd:status>%s</httpd:status>\n",
-                 wstatus(mv.status, st, sizeof(st)));
+                 status_member_wstatus(st, sizeof(st), mv.status));
             if (mv.error_time_ms > 0) {
                 rfc822(mv.error_time_ms, date, sizeof(date));
                 putf(m, "          <httpd:error_time>%s</httpd:error_time>\n", date);
@@ -856,7 +831,7 @@ static void render_json(struct bm *m)
             put(m, ",\"redirect\":");
             put_json_str(m, mv.redirect);
             put(m, ",\"status\":");
-            put_json_str(m, wstatus(mv.status, st, sizeof(st)));
+            put_json_str(m, status_member_wstatus(st, sizeof(st), mv.status));
             put(m, ",\"flags\":");
             put_json_str(m, balancer_status_text(mv.status, flags, sizeof(flags)));
             putf(m, ",\"loadfactor\":%.2f,\"lbset\":%d,\"lbstatus\":%" PRId64, mv.lbfactor / 100.0,
@@ -972,7 +947,7 @@ static void render_html(struct bm *m, const struct proxy_balancer *bsel, int wse
             put_esc(m, mv.redirect);
             putf(m, "</td><td>%.2f</td><td>%d</td><td class='status'>", mv.lbfactor / 100.0,
                  mv.lbset);
-            put_esc(m, wstatus(mv.status, st, sizeof(st)));
+            put_esc(m, status_member_wstatus(st, sizeof(st), mv.status));
             putf(m, "</td><td>%" PRIu64 "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>",
                  mv.elected, mv.busy, mv.lbstatus);
             put_size(m, mv.transferred);

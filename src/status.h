@@ -41,6 +41,12 @@ struct status_source {
 /* Formats everything in the given format into out. Returns 0, or -1 when out of memory. */
 int status_format(const struct status_source *src, enum status_format fmt, struct status_buf *out);
 
+/* A member's status as mod_proxy's ap_proxy_parse_wstatus words ("Init Ok ", "Init Dis ",
+ * ...) into out (returned); and whether those flags let it take traffic. Shared by the
+ * status pages and the balancer-manager. */
+const char *status_member_wstatus(char *out, size_t len, unsigned st);
+int status_member_usable(unsigned st);
+
 /* The handlers, dispatched by worker.c on r->handler. */
 int status_handle_server_status(struct request *r, int64_t deadline);
 int status_handle_metrics(struct request *r, int64_t deadline);

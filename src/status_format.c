@@ -649,7 +649,7 @@ static void format_age(char *out, size_t len, int64_t ms)
 
 /* mod_proxy's ap_proxy_parse_wstatus words: "Init " then one word per flag, "Ok " when
  * usable (e.g. "Init Ok ", "Init Err ", "Init Stby Ok "). */
-static void member_wstatus(char *out, size_t len, unsigned st)
+const char *status_member_wstatus(char *out, size_t len, unsigned st)
 {
     static const struct {
         unsigned flag;
@@ -664,11 +664,12 @@ static void member_wstatus(char *out, size_t len, unsigned st)
     for (size_t i = 0; i < ARRAY_LEN(tbl) && n < len; i++)
         if (st & tbl[i].flag)
             n += (size_t)snprintf(out + n, len - n, "%s", tbl[i].name);
-    if (n < len && !(st & (MEMBER_DISABLED | MEMBER_STOPPED | MEMBER_ERROR | MEMBER_HCFAIL)))
+    if (n < len && status_member_usable(st))
         snprintf(out + n, len - n, "Ok ");
+    return out;
 }
 
-static int member_usable(unsigned st)
+int status_member_usable(unsigned st)
 {
     return !(st & (MEMBER_DISABLED | MEMBER_STOPPED | MEMBER_ERROR | MEMBER_HCFAIL));
 }
@@ -753,7 +754,7 @@ static void render_auto(struct status_buf *b, const struct snap *s)
         bprintf(b, "ProxyBalancer[%u]Name: %s\n", i, sb->name);
         for (unsigned k = 0; k < sb->n_members; k++) {
             const struct snap_member *m = &sb->members[k];
-            member_wstatus(t, sizeof(t), m->status);
+            status_member_wstatus(t, sizeof(t), m->status);
             bprintf(b, "ProxyBalancer[%u]Worker[%u]Name: %s\n", i, k, m->name);
             bprintf(b, "ProxyBalancer[%u]Worker[%u]Status: %s\n", i, k, t);
             bprintf(b, "ProxyBalancer[%u]Worker[%u]Elected: %llu\n", i, k,
@@ -1096,11 +1097,11 @@ static void render_json(struct status_buf *b, const struct snap *s)
                     ", \"usable\": %s, \"runtime\": %s, \"lbfactor\": %.2f, \"lbset\": %ld, "
                     "\"elected\": %llu, \"busy\": %lld, \"load\": %lld, \"bytes_written\": %llu, "
                     "\"bytes_read\": %llu, \"errors\": %llu, \"retries\": %llu",
-                    member_usable(m->status) ? "true" : "false", m->runtime ? "true" : "false",
-                    (double)m->lbfactor / 100.0, (long)m->lbset, (unsigned long long)m->elected,
-                    (long long)m->busy, (long long)m->lbstatus, (unsigned long long)m->transferred,
-                    (unsigned long long)m->read, (unsigned long long)m->errors,
-                    (unsigned long long)m->retries);
+                    status_member_usable(m->status) ? "true" : "false",
+                    m->runtime ? "true" : "false", (double)m->lbfactor / 100.0, (long)m->lbset,
+                    (unsigned long long)m->elected, (long long)m->busy, (long long)m->lbstatus,
+                    (unsigned long long)m->transferred, (unsigned long long)m->read,
+                    (unsigned long long)m->errors, (unsigned long long)m->retries);
             if (m->error_time_ms > 0)
                 bprintf(b, ", \"last_error_age_ms\": %lld",
                         (long long)(s->now_ms - m->error_time_ms));
@@ -1192,7 +1193,7 @@ static void prom_member_sample(struct status_buf *b, const char *name, enum memb
         snprintf(v, sizeof(v), "%lld", (long long)m->busy);
         break;
     case MM_UP:
-        snprintf(v, sizeof(v), "%d", member_usable(m->status));
+        snprintf(v, sizeof(v), "%d", status_member_usable(m->status));
         break;
     case MM_ERROR_STATE:
         snprintf(v, sizeof(v), "%d", (m->status & MEMBER_ERROR) != 0);

@@ -333,6 +333,16 @@ def main():
         r = get(p, "/server-status")
         T.ok(b"ExtendedStatus On" in r.body and b"GET /server-status" not in r.body,
              "ExtendedStatus Off: HTML without request lines")
+
+    # RewriteRule [H=server-status]: the handler chosen by a rewrite flag, no SetHandler.
+    with Portico(conf="RewriteEngine On\nRewriteRule ^/st$ - [H=server-status]\n") as p:
+        r = get(p, "/st?auto")
+        _, f = auto_fields(r.body)
+        T.ok(r.status == 200 and "BusyWorkers" in [k for k, _ in f],
+             "RewriteRule - [H=server-status]: /st answers the status page (?auto)")
+        r = get(p, "/index.html")
+        T.ok(r.status == 200 and b"BusyWorkers" not in r.body,
+             "... and only where the rule matched")
     T.done()
 
 

@@ -62,8 +62,8 @@ static struct pool_slot *slot_for(const struct proxy_worker *w, unsigned n_worke
 /* Anything to read while no request is outstanding means EOF, an error, or bytes the backend
  * sent past the end of its last response: none of these connections can carry a request. A
  * surplus response left in the socket would otherwise be read as the answer to the next
- * request, possibly another client's. Checked when the connection is given back (catches bytes
- * that came with the end of the body) and again when it is taken (catches later ones). */
+ * request, possibly another client's. Checked when the connection is taken, which also sees
+ * bytes that came with the end of the last body: one system call per reuse, not two. */
 static int still_idle(int fd, struct tls_session *tls)
 {
     if (tls != NULL)
@@ -105,7 +105,7 @@ void backend_pool_put(const struct proxy_worker *w, unsigned n_workers, int fd,
     int max = w->max > 0 ? w->max : 1;
     if (max > POOL_HARD_MAX)
         max = POOL_HARD_MAX;
-    if (s == NULL || w->disablereuse > 0 || !still_idle(fd, tls)) {
+    if (s == NULL || w->disablereuse > 0) {
         backend_conn_close(fd, tls);
         return;
     }

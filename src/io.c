@@ -1,12 +1,13 @@
-/* Deadline-bounded socket I/O (see io.h). Sockets are non-blocking: each helper tries the
- * call first and only polls when the kernel says EAGAIN, so the common case costs one
- * system call. */
+/* Deadline-bounded socket I/O (see io.h). Each helper tries the call first and only polls
+ * when the kernel says EAGAIN, so the common case costs one system call; on a blocking socket
+ * with slice timeouts the call itself also does the waiting. */
 #include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -38,10 +39,39 @@ int io_wait(int fd, short events, int64_t deadline)
     }
 }
 
+int io_wait_flag(int64_t deadline)
+{
+    if (deadline == IO_NO_DEADLINE)
+        return 0;
+    return deadline - util_now_ms() >= IO_SLICE_MS ? 0 : MSG_DONTWAIT;
+}
+
+int io_set_slice_timeouts(int fd)
+{
+    struct timeval tv = {.tv_sec = IO_SLICE_MS / 1000, .tv_usec = (IO_SLICE_MS % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+        return -1;
+    return 0;
+}
+
+int io_make_blocking(int fd)
+{
+    /* Sockets carry no other status flag portico sets, so 0 only clears O_NONBLOCK. */
+    if (io_set_slice_timeouts(fd) < 0 || fcntl(fd, F_SETFL, 0) < 0)
+        return -1;
+    return 0;
+}
+
 ssize_t io_read(int fd, void *buf, size_t len, int64_t deadline)
 {
+    int not_socket = 0;
     for (;;) {
-        ssize_t n = read(fd, buf, len);
+        ssize_t n = not_socket ? read(fd, buf, len) : recv(fd, buf, len, io_wait_flag(deadline));
+        if (n < 0 && errno == ENOTSOCK) {
+            not_socket = 1; /* a pipe or a file */
+            continue;
+        }
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -62,7 +92,7 @@ int io_write_all(int fd, const void *buf, size_t len, int64_t deadline)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | io_wait_flag(deadline));
         if (n < 0 && errno == ENOTSOCK)
             n = write(fd, p, len);
         if (n > 0) {
@@ -94,7 +124,7 @@ int io_writev_all(int fd, struct iovec *iov, int iovcnt, int64_t deadline)
             continue;
         }
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
-        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | io_wait_flag(deadline));
         if (n < 0 && errno == ENOTSOCK)
             n = writev(fd, iov, iovcnt);
         if (n < 0) {
@@ -164,11 +194,12 @@ fail:;
     return -1;
 }
 
-int io_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen)
+int io_accept(int lfd, struct sockaddr_storage *peer, socklen_t *peerlen, int blocking)
 {
     for (;;) {
         *peerlen = sizeof(*peer);
-        int fd = accept4(lfd, (struct sockaddr *)peer, peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, (struct sockaddr *)peer, peerlen,
+                         blocking ? SOCK_CLOEXEC : SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0)
             return fd;
         if (errno == EINTR || errno == ECONNABORTED)

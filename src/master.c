@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "mime.h"
 #include "privdrop.h" /* privsep */
@@ -151,6 +153,16 @@ static int listeners_open(struct conf *conf, struct conf *old, char *err, size_t
         }
         if (l->fd < 0 && open_listener(l, conf->listen_backlog, err, errlen) < 0)
             return -1;
+        /* Accepted sockets inherit these, which saves every connection the system calls:
+         * the slice timeouts let a worker's reads and writes wait inside the call (io.h),
+         * and responses go out without Nagle's delay. */
+        int one = 1;
+        if (io_set_slice_timeouts(l->fd) < 0 ||
+            setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+            snprintf(err, errlen, "%s:%d: Listen: setting socket options on %s: %s", l->file,
+                     l->line, l->text, strerror(errno));
+            return -1;
+        }
     }
     return 0;
 }

@@ -34,9 +34,11 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -745,7 +747,17 @@ static int backend_open(struct px *p, int allow_pool)
     if (w->keepalive > 0)
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     p->bfd = fd;
-    return tls ? backend_tls(p, sni) : 0;
+    if (tls)
+        return backend_tls(p, sni);
+    /* Blocking with slice timeouts: the wait for the response happens inside recv() (io.h).
+     * TLS connections stay non-blocking for OpenSSL. */
+    if (io_make_blocking(fd) < 0) {
+        log_msg(MOD_PROXY, LL_ERROR, errno, p->c->client_addr, "socket options for %s", w->name);
+        close(fd);
+        p->bfd = -1;
+        return 503;
+    }
+    return 0;
 }
 
 static void backend_close(struct px *p)
@@ -1177,6 +1189,89 @@ static int body_broken(struct px *p, const char *what, int err)
     return PX_CLIENT_GONE;
 }
 
+/* A body of known length between two plain TCP connections moves through a pipe with
+ * splice(): the kernel hands the pages on, the worker never copies them, and each pair of
+ * system calls carries up to a pipe's 64 KiB instead of one ProxyIOBufferSize. The pipe is
+ * made the first time a worker needs it (the default size: a bigger one would count against
+ * the user's pipe-buffer quota, shared by every worker). */
+#define SPLICE_MIN   (32 * 1024) /* smaller bodies: one read and one write are cheaper */
+#define SPLICE_CHUNK (64 * 1024)
+static int splice_pipe[2] = {-1, -1};
+
+/* Bytes left in the pipe after a failure must never reach the next response. */
+static void splice_pipe_drop(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (splice_pipe[i] >= 0)
+            close(splice_pipe[i]);
+        splice_pipe[i] = -1;
+    }
+}
+
+/* One splice() bounded by the deadline as io_read bounds a read: the call waits itself
+ * while a slice is left (the sockets are blocking with slice timeouts), poll() covers the
+ * rest and any EAGAIN. Returns the count, 0 on EOF, -1 with errno (ETIMEDOUT). */
+static ssize_t splice_bounded(int from, int to, int pollfd, short ev, size_t len, unsigned flags,
+                              int64_t deadline)
+{
+    for (;;) {
+        int w = io_wait_flag(deadline) == 0 ? 1 : io_wait(pollfd, ev, deadline);
+        if (w > 0) {
+            ssize_t n = splice(from, NULL, to, NULL, len, flags);
+            if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+                return n;
+            if (errno == EINTR)
+                continue;
+            w = io_wait(pollfd, ev, deadline);
+            if (w > 0)
+                continue;
+        }
+        if (w == 0)
+            errno = ETIMEDOUT;
+        return -1;
+    }
+}
+
+/* Relays `left` body bytes from the backend to the client. Returns 0, PX_CLIENT_GONE (after
+ * body_broken or a client failure), or 1 when no pipe can be had and nothing was moved. */
+static int splice_body(struct px *p, long long left)
+{
+    if (splice_pipe[0] < 0 && pipe2(splice_pipe, O_CLOEXEC) < 0) {
+        splice_pipe[0] = splice_pipe[1] = -1;
+        return 1;
+    }
+    while (left > 0) {
+        size_t want = left > SPLICE_CHUNK ? SPLICE_CHUNK : (size_t)left;
+        ssize_t n =
+            splice_bounded(p->bfd, splice_pipe[1], p->bfd, POLLIN, want, SPLICE_F_MOVE, bdl(p));
+        if (n <= 0) {
+            int err = n < 0 ? errno : 0;
+            if (err == ETIMEDOUT)
+                p->read_timed_out = 1;
+            splice_pipe_drop();
+            return body_broken(p, n == 0 ? "backend closed early" : "read error", err);
+        }
+        p->b_in += n;
+        left -= n;
+        /* The pipe is drained before the next read, so it never holds more than one read. */
+        for (size_t inpipe = (size_t)n; inpipe > 0;) {
+            ssize_t m = splice_bounded(splice_pipe[0], p->c->fd, p->c->fd, POLLOUT, inpipe,
+                                       SPLICE_F_MOVE | (left > 0 ? SPLICE_F_MORE : 0), cdl(p));
+            if (m <= 0) {
+                log_msg(MOD_PROXY, LL_INFO, m < 0 ? errno : 0, p->c->client_addr,
+                        "client went away while receiving the response from %s", p->url);
+                splice_pipe_drop();
+                p->c->aborted = 1;
+                return PX_CLIENT_GONE;
+            }
+            inpipe -= (size_t)m;
+            p->r->body_sent += m;
+            p->r->bytes_out += m;
+        }
+    }
+    return 0;
+}
+
 /* Relays the body of resp; rest/nrest are body bytes already read with the head. The head
  * is still pending: the first client_out() sends it. Never reads more than the framing
  * announces, so bytes past the response stay in the socket for backend_pool_put() to see. */
@@ -1196,6 +1291,11 @@ static int relay_body(struct px *p, const struct http_response *resp, enum out_m
         if (rc < 0)
             return rc;
         left -= (long long)first;
+        if (left >= SPLICE_MIN && mode == OUT_LENGTH && p->btls == NULL && p->c->tls == NULL) {
+            rc = splice_body(p, left);
+            if (rc != 1)
+                return rc;
+        }
         while (left > 0) {
             size_t want = (long long)iobuf_cap < left ? iobuf_cap : (size_t)left;
             ssize_t n = bread(p, iobuf, want);

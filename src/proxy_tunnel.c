@@ -56,7 +56,7 @@ int proxy_tunnel_run_tls(int cfd, struct tls_session *ct, int bfd, struct tls_se
             if (p[k].revents == 0 && !pending[i])
                 continue;
             ssize_t got = ts[i] != NULL ? tio_read(fds[i], ts[i], buf, cap, util_now_ms())
-                                        : read(fds[i], buf, cap);
+                                        : recv(fds[i], buf, cap, MSG_DONTWAIT);
             if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
                             (ts[i] != NULL && errno == ETIMEDOUT)))
                 continue;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +51,10 @@
 
 static volatile sig_atomic_t graceful;
 #define GRACEFUL_IDLE_MS 1000 /* how long a retiring worker still waits on keep-alive */
-static sigset_t unblocked_mask;
+/* An eventfd in the idle worker's epoll set: the USR1 handler writes it, so a graceful stop
+ * that arrives between the flag test and epoll_wait() still wakes the worker, without
+ * blocking and unblocking the signal around every wait. */
+static int wake_fd = -1;
 
 static struct {
     const struct conf *conf;
@@ -68,7 +72,13 @@ int worker_stopping(void)
 static void on_graceful(int sig)
 {
     (void)sig;
+    int saved = errno;
     graceful = 1;
+    if (wake_fd >= 0) {
+        uint64_t one = 1;
+        (void)!write(wake_fd, &one, sizeof(one));
+    }
+    errno = saved;
 }
 
 static void sb_state(int state)
@@ -361,13 +371,16 @@ static int handle_request(struct request *r, int64_t deadline)
     return static_file_handle(r, deadline);
 }
 
-/* Waits for the next request on an idle keep-alive connection. Returns 1 when readable, 0
- * on the deadline or when this worker is told to stop (polled in 1 s slices, since the
- * signal may arrive just before poll()), -1 on error. */
-static int idle_wait(int fd, struct tls_session *tls, int64_t deadline)
+/* Reads the first bytes of the next request on an idle keep-alive connection. Returns the
+ * byte count, 0 on EOF, -1 on error, and IDLE_STOP on the deadline or when this worker is
+ * told to stop. Every wait lasts at most a second (the signal may arrive just before it):
+ * a plain connection waits inside recv() (one system call per request, io.h), a TLS one in
+ * poll() because the session may hold buffered bytes. */
+#define IDLE_STOP (-2)
+static ssize_t idle_read(struct conn *c, void *buf, size_t len, int64_t deadline)
 {
-    if (tls != NULL && tio_pending(tls) > 0)
-        return 1;
+    if (c->tls != NULL && tio_pending(c->tls) > 0)
+        return tio_read(c->fd, c->tls, buf, len, deadline);
     int64_t grace_end = 0;
     for (;;) {
         if (graceful) {
@@ -381,11 +394,20 @@ static int idle_wait(int fd, struct tls_session *tls, int64_t deadline)
         }
         int64_t left = deadline - util_now_ms();
         if (left <= 0)
-            return 0;
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+            return IDLE_STOP;
+        int slice = left > IO_SLICE_MS ? IO_SLICE_MS : (int)left;
+        if (c->tls == NULL && slice == IO_SLICE_MS) {
+            ssize_t n = recv(c->fd, buf, len, 0); /* waits up to SO_RCVTIMEO */
+            if (n >= 0)
+                return n;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                return -1;
+            continue;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int n = poll(&pfd, 1, slice);
         if (n > 0)
-            return 1;
+            return tio_read(c->fd, c->tls, buf, len, deadline);
         if (n < 0 && errno != EINTR)
             return -1;
     }
@@ -406,11 +428,14 @@ static void fill_sb_request(struct request *r)
  * with a reset that can destroy the response still in flight. */
 #define LINGER_MS  2000
 #define LINGER_MAX (512 * 1024)
-static void lingering_close(int fd, struct tls_session *tls)
+static void lingering_close(int fd, struct tls_session *tls, int nothing_unread)
 {
     if (tls != NULL)
         tls_session_end(tls, fd, util_now_ms() + LINGER_MS / 2);
-    if (shutdown(fd, SHUT_WR) == 0) {
+    /* Nothing more can come when the client closed its side, or when it asked to close and
+     * everything it sent was read (RFC 9112 9.6: it must not send another request): then
+     * the wait for its FIN only costs a sleep and a wake-up. */
+    if (!nothing_unread && shutdown(fd, SHUT_WR) == 0) {
         char sink[4096];
         int64_t deadline = util_now_ms() + LINGER_MS;
         size_t total = 0;
@@ -424,22 +449,42 @@ static void lingering_close(int fd, struct tls_session *tls)
     close(fd);
 }
 
+/* A listener bound to one address already tells the local end; a wildcard one needs asking. */
+static int local_address(int fd, const struct conf_listener *l, struct sockaddr_storage *local)
+{
+    if (l->addr.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&l->addr;
+        if (sin->sin_addr.s_addr != htonl(INADDR_ANY)) {
+            memcpy(local, &l->addr, sizeof(*sin));
+            return 0;
+        }
+    } else if (l->addr.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&l->addr;
+        if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
+            memcpy(local, &l->addr, sizeof(*sin6));
+            return 0;
+        }
+    }
+    socklen_t llen = sizeof(*local);
+    return getsockname(fd, (struct sockaddr *)local, &llen);
+}
+
+/* TCP_NODELAY and the slice timeouts come from the listener (master.c). */
 static void serve_connection(int fd, const struct conf_listener *l,
                              const struct sockaddr_storage *peer)
 {
     const struct conf *conf = W.conf;
     struct conn c = {.fd = fd, .conf = conf, .listener = l, .sb = W.sb};
     struct sockaddr_storage local;
-    socklen_t llen = sizeof(local);
-    if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+    memset(&local, 0, sizeof(local));
+    if (local_address(fd, l, &local) < 0) {
         close(fd);
         return;
     }
     addr_to_text(peer, c.client_ip, sizeof(c.client_ip), &c.client_port);
     addr_to_text(&local, c.local_ip, sizeof(c.local_ip), &c.local_port);
     snprintf(c.client_addr, sizeof(c.client_addr), "%s:%d", c.client_ip, c.client_port);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int nothing_unread = 0; /* see lingering_close */
     if (W.sb != NULL) {
         scoreboard_set_text(W.sb->client, sizeof(W.sb->client), c.client_ip);
         atomic_fetch_add(&W.sb->connections, 1);
@@ -454,7 +499,7 @@ static void serve_connection(int fd, const struct conf_listener *l,
         c.tls = tls_server_accept(fd, conf, l, &c.sni_srv, hs);
         if (c.tls == NULL) {
             sb_state(SB_STATE_CLOSING);
-            lingering_close(fd, NULL);
+            lingering_close(fd, NULL, 0);
             return;
         }
     }
@@ -508,11 +553,18 @@ static void serve_connection(int fd, const struct conf_listener *l,
             }
             /* A retiring worker drops an idle keep-alive connection, but always serves the
              * first request of one it accepted. */
-            if (!got_bytes && c.requests > 0 && idle_wait(fd, c.tls, deadline) <= 0)
+            ssize_t n;
+            if (!got_bytes && c.requests > 0) {
+                n = idle_read(&c, c.in + c.in_len, c.in_cap - c.in_len, deadline);
+                if (n == IDLE_STOP)
+                    goto done;
+            } else {
+                n = tio_read(fd, c.tls, c.in + c.in_len, c.in_cap - c.in_len, deadline);
+            }
+            if (n == 0) {
+                nothing_unread = 1;
                 goto done;
-            ssize_t n = tio_read(fd, c.tls, c.in + c.in_len, c.in_cap - c.in_len, deadline);
-            if (n == 0)
-                goto done;
+            }
             if (n < 0) {
                 if (errno == ETIMEDOUT && got_bytes) {
                     status = 408;
@@ -585,12 +637,15 @@ static void serve_connection(int fd, const struct conf_listener *l,
             atomic_store(&W.sb->req_time_us, (uint64_t)(took > 0 ? took : 0));
         }
         access_log(&r);
-        if (!c.keepalive || c.aborted)
+        if (!c.keepalive || c.aborted) {
+            nothing_unread = !c.aborted && r.h.conn_close && c.in_off == c.in_len &&
+                             ((r.h.content_length <= 0 && !r.h.chunked) || r.body_consumed);
             break;
+        }
     }
 done:
     sb_state(SB_STATE_CLOSING);
-    lingering_close(fd, c.tls);
+    lingering_close(fd, c.tls, nothing_unread);
 }
 
 void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, unsigned generation)
@@ -606,6 +661,7 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     status_set_scoreboard(sb);
     rewrite_maps_child_init(conf);
 
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     struct sigaction sa = {.sa_handler = on_graceful};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
@@ -616,11 +672,9 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     signal(SIGCHLD, SIG_DFL);
     /* The master forks us with its signals blocked; unblock only now that the handlers
      * are in place, so a USR1 sent right after fork() retires us instead of killing us. */
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    sigemptyset(&unblocked_mask);
-    sigprocmask(SIG_SETMASK, &unblocked_mask, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 
     char err[256];
     pid_t master = getppid();
@@ -637,7 +691,9 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
     W.buf_cap = CONN_BUF_SIZE;
     W.buf = malloc(W.buf_cap);
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (W.req_arena == NULL || W.buf == NULL || ep < 0) {
+    struct epoll_event wake = {.events = EPOLLIN, .data.ptr = NULL};
+    if (W.req_arena == NULL || W.buf == NULL || ep < 0 || wake_fd < 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &wake) < 0) {
         /* A resource shortage: exit 1 so the master replaces us later. */
         log_msg(MOD_MPM_PREFORK, LL_ALERT, errno, NULL, "worker setup failed");
         _exit(1);
@@ -655,23 +711,23 @@ void worker_main(const struct conf *conf, struct slotmem *sb, unsigned slot, uns
         if (conf->max_connections_per_child > 0 && conns >= conf->max_connections_per_child)
             break;
         sb_state(SB_STATE_READY);
-        /* Block USR1 between the flag test and the wait so a graceful stop cannot slip in
-         * between them; epoll_pwait unblocks it atomically. */
-        sigprocmask(SIG_BLOCK, &usr1, NULL);
-        if (graceful) {
-            sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+        if (graceful)
             break;
-        }
+        /* No timeout: a graceful stop writes wake_fd, and nothing else needs an idle
+         * worker to wake up. */
         struct epoll_event evs[8];
-        int n = epoll_pwait(ep, evs, 8, 1000, &unblocked_mask);
-        sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+        int n = epoll_wait(ep, evs, 8, -1);
         if (n <= 0)
             continue;
         for (int i = 0; i < n; i++) {
             const struct conf_listener *l = evs[i].data.ptr;
+            if (l == NULL)
+                continue; /* wake_fd: the loop checks the flag */
             struct sockaddr_storage peer;
             socklen_t plen;
-            int fd = io_accept(l->fd, &peer, &plen);
+            /* TLS goes through OpenSSL's non-blocking handshake and reads (tls.c). */
+            int tls = conf->tls_state != NULL && tls_listener_is_tls(conf, l);
+            int fd = io_accept(l->fd, &peer, &plen, !tls);
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE) {
                     log_msg(MOD_MPM_PREFORK, LL_ERROR, errno, NULL, "accept");

@@ -248,6 +248,13 @@ struct conf {
     char *group;
     uid_t uid; /* resolved at load; (uid_t)-1 when User is not set */
     gid_t gid; /* (gid_t)-1 when Group is not set */
+    /* The children's credentials, resolved in the master by conf_finish_mpm (root with User
+     * only) so that a child switches with setgroups/setgid/setuid alone: passwd/group lookups
+     * after fork() would load NSS modules into every worker (private pages each). */
+    gid_t run_gid;     /* Group, else User's primary group; (gid_t)-1 when neither is known */
+    gid_t *run_groups; /* User's supplementary groups (getgrouplist, run_gid included) */
+    int n_run_groups;  /* 0: none to add (a numeric User with no passwd entry); -1: the
+                        * lookup failed, children refuse to serve */
     int start_servers;
     int min_spare_servers;
     int max_spare_servers;

@@ -27,8 +27,12 @@ static const struct conf_loglevel *log_levels;
 
 void log_set_target(int fd, const struct conf_loglevel *levels)
 {
-    log_fd = fd;
-    log_levels = levels;
+    /* Workers call this per request, nearly always with what they have: a store would still
+     * dirty the page, a copy of the master's in every worker. */
+    if (log_fd != fd)
+        log_fd = fd;
+    if (log_levels != levels)
+        log_levels = levels;
 }
 
 int log_enabled(enum module_id m, enum log_level lvl)

@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "conf.h"
@@ -120,9 +121,45 @@ static const struct conf_directive mpm_directives[] = {
 
 const struct conf_table conf_table_mpm = {mpm_directives, ARRAY_LEN(mpm_directives)};
 
+/* The ids a child switches to, looked up here in the master: initgroups() in each child
+ * would walk every group source in nsswitch.conf and dlopen its module (systemd's, say)
+ * after fork(), a few dozen KiB of private memory and page tables per worker. Done on every
+ * load, so a graceful restart sees changed group memberships as httpd's children do. */
+static void resolve_run_ids(struct conf *c, struct arena *a)
+{
+    c->run_gid = c->gid;
+    c->run_groups = NULL;
+    c->n_run_groups = 0;
+    /* Only a root master switches users; a test run (-t) as a user looks nothing up. */
+    if (c->user == NULL || geteuid() != 0)
+        return;
+    struct passwd *pw = getpwuid(c->uid);
+    if (c->run_gid == (gid_t)-1 && pw != NULL)
+        c->run_gid = pw->pw_gid;
+    /* A numeric User with no passwd entry has no supplementary groups to add. */
+    char *name = c->user[0] != '#' ? c->user : pw != NULL ? arena_strdup(a, pw->pw_name) : NULL;
+    if (name == NULL || c->run_gid == (gid_t)-1)
+        return;
+    int cap = 32;
+    for (int tries = 0; tries < 8; tries++) {
+        gid_t *g = arena_alloc(a, (size_t)cap * sizeof(*g));
+        int n = cap;
+        if (g == NULL)
+            break;
+        if (getgrouplist(name, c->run_gid, g, &n) >= 0) {
+            c->run_groups = g;
+            c->n_run_groups = n;
+            return;
+        }
+        cap = n > cap ? n : cap * 2; /* glibc says how many it needs */
+    }
+    c->n_run_groups = -1; /* the child refuses to serve, as a failed initgroups() did */
+}
+
 void conf_finish_mpm(struct conf_cmd *cmd)
 {
     struct conf *c = cmd->conf;
+    resolve_run_ids(c, cmd->arena);
     if (c->server_limit == CONF_UNSET)
         c->server_limit = 256;
     if (c->max_request_workers == CONF_UNSET)

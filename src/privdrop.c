@@ -15,9 +15,9 @@
 #include "privdrop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +53,38 @@ static int cap_is_set(cap_t caps, cap_value_t c, cap_flag_t which)
     return caps != NULL && cap_get_flag(caps, c, which, &v) == 0 && v == CAP_SET;
 }
 
+/* A child reads and clears its capability sets with capget/capset, not with libcap's cap_t:
+ * that lives on the heap, and a worker's first small mallocs reuse chunks the master freed,
+ * so each would copy some of the master's heap pages into every worker. */
+struct capsets {
+    uint64_t eff, prm, inh;
+};
+
+static int caps_read(struct capsets *s)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    memset(d, 0, sizeof(d));
+    if (capget(&h, d) < 0)
+        return -1;
+    s->eff = d[0].effective | (uint64_t)d[1].effective << 32;
+    s->prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+    s->inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+    return 0;
+}
+
+static int caps_clear(void)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    memset(d, 0, sizeof(d));
+    return capset(&h, d);
+}
+
 static int have_effective(cap_value_t c)
 {
-    cap_t cur = cap_get_proc();
-    int r = cap_is_set(cur, c, CAP_EFFECTIVE);
-    cap_free(cur);
-    return r;
+    struct capsets s;
+    return caps_read(&s) == 0 && c >= 0 && c < 64 && (s.eff >> c & 1);
 }
 
 /* "cap_a,cap_b" for the bits of mask, for messages. */
@@ -197,29 +223,25 @@ fail:
     return ret;
 }
 
-/* setgid/initgroups/setuid to User/Group; Group defaults to the user's primary group. */
+/* setgroups/setgid/setuid to User/Group with the ids conf_finish_mpm resolved in the master:
+ * no passwd or group lookup here, so no NSS module is loaded into the child. */
 static int switch_user(const struct conf *conf, gid_t *gid_out, char *err, size_t errlen)
 {
-    gid_t gid = conf->gid;
-    const char *name = conf->user;
-    struct passwd *pw = getpwuid(conf->uid);
+    gid_t gid = conf->run_gid;
     if (gid == (gid_t)-1) {
-        if (pw == NULL) {
-            snprintf(err, errlen, "Group is not set and uid %ld has no passwd entry",
-                     (long)conf->uid);
-            return -1;
-        }
-        gid = pw->pw_gid;
-    }
-    if (name[0] == '#')
-        name = pw != NULL ? pw->pw_name : NULL;
-    if (setgroups(0, NULL) < 0 || setgid(gid) < 0) {
-        snprintf(err, errlen, "setgid(%ld): %s", (long)gid, strerror(errno));
+        snprintf(err, errlen, "Group is not set and uid %ld has no passwd entry", (long)conf->uid);
         return -1;
     }
-    /* A numeric User with no passwd entry has no supplementary groups to add. */
-    if (name != NULL && initgroups(name, gid) < 0) {
-        snprintf(err, errlen, "initgroups(%s): %s", name, strerror(errno));
+    if (conf->n_run_groups < 0) {
+        snprintf(err, errlen, "cannot list the supplementary groups of %s", conf->user);
+        return -1;
+    }
+    if (setgroups((size_t)conf->n_run_groups, conf->run_groups) < 0) {
+        snprintf(err, errlen, "setgroups(%s): %s", conf->user, strerror(errno));
+        return -1;
+    }
+    if (setgid(gid) < 0) {
+        snprintf(err, errlen, "setgid(%ld): %s", (long)gid, strerror(errno));
         return -1;
     }
     if (setuid(conf->uid) < 0) {
@@ -234,13 +256,24 @@ static int switch_user(const struct conf *conf, gid_t *gid_out, char *err, size_
  * is not an error: the libcap and prctl read-backs have already passed. */
 static int verify_proc_status(int want_bnd_empty, char *err, size_t errlen)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
+    /* read(2) into the stack, not stdio: a FILE and its buffer would come from the heap
+     * (see caps_read). The file is about 1.5 KiB; what does not fit is not looked at. */
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
+    size_t used = 0;
+    ssize_t got;
+    while (used < sizeof(buf) - 1 && ((got = read(fd, buf + used, sizeof(buf) - 1 - used)) > 0 ||
+                                      (got < 0 && errno == EINTR)))
+        used += got > 0 ? (size_t)got : 0;
+    close(fd);
+    buf[used] = '\0';
     static const char *const fields[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
-    char line[256];
     int bad = 0, nnp = -1;
-    while (!bad && fgets(line, sizeof(line), f) != NULL) {
+    for (char *line = buf, *next; !bad && *line != '\0'; line = next) {
+        next = strchr(line, '\n');
+        next = next != NULL ? next + 1 : line + strlen(line);
         if (strncmp(line, "NoNewPrivs:", 11) == 0) {
             nnp = (int)strtol(line + 11, NULL, 10);
             continue;
@@ -262,7 +295,6 @@ static int verify_proc_status(int want_bnd_empty, char *err, size_t errlen)
             break;
         }
     }
-    fclose(f);
     if (!bad && nnp == 0) {
         snprintf(err, errlen, "/proc/self/status shows NoNewPrivs: 0");
         bad = 1;
@@ -273,18 +305,17 @@ static int verify_proc_status(int want_bnd_empty, char *err, size_t errlen)
 static int verify_child(const struct conf *conf, int switched, gid_t gid, int want_bnd_empty,
                         char *err, size_t errlen)
 {
-    cap_t cur = cap_get_proc(), none = cap_init();
-    int held = cur == NULL || none == NULL || cap_compare(cur, none) != 0;
-    if (held) {
-        char *text = cur != NULL ? cap_to_text(cur, NULL) : NULL;
-        snprintf(err, errlen, "capabilities still held after the drop: %s",
-                 text != NULL ? text : "(unreadable)");
-        cap_free(text);
-    }
-    cap_free(cur);
-    cap_free(none);
-    if (held)
+    struct capsets cur;
+    if (caps_read(&cur) < 0) {
+        snprintf(err, errlen, "cannot read the capabilities after the drop: %s", strerror(errno));
         return -1;
+    }
+    if (cur.eff | cur.prm | cur.inh) {
+        char names[512];
+        mask_names(cur.eff | cur.prm | cur.inh, names, sizeof(names));
+        snprintf(err, errlen, "capabilities still held after the drop: %s", names);
+        return -1;
+    }
     uint64_t bnd = bounding_mask();
     if (want_bnd_empty && bnd != 0) {
         char names[512];
@@ -337,10 +368,7 @@ int privdrop_child(const struct conf *conf, char *err, size_t errlen)
         return -1;
     /* setuid() away from 0 already cleared permitted and effective; a child that stays uid 0
      * (no User), or one of a master holding file capabilities, still has them. */
-    cap_t none = cap_init();
-    int r = none != NULL ? cap_set_proc(none) : -1;
-    cap_free(none);
-    if (r < 0) {
+    if (caps_clear() < 0) {
         snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
         return -1;
     }

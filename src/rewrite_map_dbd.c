@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 #ifdef HAVE_LIBPQ
+#include <dlfcn.h>
 #include <libpq-fe.h>
 #endif
 
@@ -27,6 +28,56 @@
 #include "util.h"
 
 enum dbd_driver { DBD_NONE, DBD_SQLITE3, DBD_PGSQL };
+
+#ifdef HAVE_LIBPQ
+/* libpq is not linked but loaded when a DBDriver pgsql line is read (in the master, so the
+ * workers inherit it): it pulls in Kerberos, LDAP, SASL, GnuTLS and a dozen more libraries,
+ * and every worker would pay for their relocated pages, fork handlers and page tables even
+ * when no map uses PostgreSQL. Its soname has been libpq.so.5 since PostgreSQL 8.0. */
+#define LIBPQ_SONAME "libpq.so.5"
+#define PQ_FUNCS(X)                                                                                \
+    X(PQclear)                                                                                     \
+    X(PQconnectdbParams)                                                                           \
+    X(PQerrorMessage)                                                                              \
+    X(PQexec)                                                                                      \
+    X(PQexecPrepared)                                                                              \
+    X(PQfinish)                                                                                    \
+    X(PQgetisnull)                                                                                 \
+    X(PQgetvalue)                                                                                  \
+    X(PQnfields)                                                                                   \
+    X(PQntuples)                                                                                   \
+    X(PQprepare)                                                                                   \
+    X(PQresultStatus)                                                                              \
+    X(PQsocket)                                                                                    \
+    X(PQstatus)
+
+static struct {
+#define PQ_FIELD(f) __typeof__(f) *f;
+    PQ_FUNCS(PQ_FIELD)
+#undef PQ_FIELD
+    int loaded;
+} pq;
+
+/* NULL, or why libpq could not be used. Never unloaded: a restart that drops DBDriver pgsql
+ * keeps it mapped, as the process may still hold connections of the old configuration. */
+static const char *pq_load(void)
+{
+    if (pq.loaded)
+        return NULL;
+    void *h = dlopen(LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return dlerror();
+    void *sym;
+#define PQ_SYM(f)                                                                                  \
+    if ((sym = dlsym(h, #f)) == NULL)                                                              \
+        return LIBPQ_SONAME " has no " #f;                                                         \
+    memcpy(&pq.f, &sym, sizeof(sym)); /* ISO C has no object-to-function pointer cast */
+    PQ_FUNCS(PQ_SYM)
+#undef PQ_SYM
+    pq.loaded = 1;
+    return NULL;
+}
+#endif
 
 struct dbd_sql {
     char *sql;
@@ -84,6 +135,9 @@ static const char *set_driver(struct conf_cmd *cmd, const struct conf_directive 
     }
     if (util_strcaseeq(argv[0], "pgsql")) {
 #ifdef HAVE_LIBPQ
+        const char *why = pq_load();
+        if (why != NULL)
+            return conf_errf(cmd, "pgsql: cannot load %s (%s): install libpq5", LIBPQ_SONAME, why);
         dc->driver = DBD_PGSQL;
         return NULL;
 #else
@@ -348,8 +402,8 @@ static void dbd_forget_all(void)
     for (struct dbd_conn *c = P.conns; c;) {
         struct dbd_conn *next = c->next;
 #ifdef HAVE_LIBPQ
-        if (c->pg != NULL && PQsocket(c->pg) >= 0)
-            close(PQsocket(c->pg));
+        if (c->pg != NULL && pq.PQsocket(c->pg) >= 0)
+            close(pq.PQsocket(c->pg));
 #endif
         free(c->params);
         free(c->stmts);
@@ -391,7 +445,7 @@ static void dbd_close(struct dbd_conn *c)
         sqlite3_close(c->db);
 #ifdef HAVE_LIBPQ
     if (c->pg != NULL)
-        PQfinish(c->pg);
+        pq.PQfinish(c->pg);
 #endif
     struct dbd_conn **pp = &P.conns;
     while (*pp != NULL && *pp != c)
@@ -423,15 +477,15 @@ static int run_init_sql(const struct request *r, struct dbd_conn *c, const struc
         }
 #ifdef HAVE_LIBPQ
         if (c->driver == DBD_PGSQL) {
-            PGresult *res = PQexec(c->pg, q->sql);
-            ExecStatusType st = PQresultStatus(res);
+            PGresult *res = pq.PQexec(c->pg, q->sql);
+            ExecStatusType st = pq.PQresultStatus(res);
             if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                 log_msg(MOD_DBD, LL_ERROR, 0, client_of(r), "DBDInitSQL \"%s\" failed: %s", q->sql,
-                        PQerrorMessage(c->pg));
-                PQclear(res);
+                        pq.PQerrorMessage(c->pg));
+                pq.PQclear(res);
                 return -1;
             }
-            PQclear(res);
+            pq.PQclear(res);
         }
 #endif
     }
@@ -475,10 +529,10 @@ static struct dbd_conn *dbd_connect(const struct request *r, const struct dbd_ef
         /* Our connect_timeout first: one in the admin's conninfo overrides it. */
         const char *keys[] = {"connect_timeout", "dbname", NULL};
         const char *vals[] = {"10", params, NULL};
-        c->pg = PQconnectdbParams(keys, vals, 1);
-        if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        c->pg = pq.PQconnectdbParams(keys, vals, 1);
+        if (c->pg == NULL || pq.PQstatus(c->pg) != CONNECTION_OK) {
             log_msg(MOD_DBD, LL_ERROR, 0, client_of(r), "DBD pgsql: cannot connect: %s",
-                    c->pg != NULL ? PQerrorMessage(c->pg) : "out of memory");
+                    c->pg != NULL ? pq.PQerrorMessage(c->pg) : "out of memory");
             goto fail_listed;
         }
     }
@@ -559,33 +613,34 @@ static int query_pg(struct request *r, struct dbd_conn *c, const struct rewrite_
     snprintf(name, sizeof(name), "portico_rewritemap_%u", m->index);
     *out = NULL;
     if (!c->pg_prepared[m->index]) {
-        PGresult *res = PQprepare(c->pg, name, dm->sql_pg, dm->nparams, NULL);
-        int okp = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PGresult *res = pq.PQprepare(c->pg, name, dm->sql_pg, dm->nparams, NULL);
+        int okp = pq.PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!okp)
             log_msg(MOD_REWRITE, LL_ERROR, 0, client_of(r),
                     "RewriteMap %s: cannot prepare \"%s\": %s", m->name, dm->sql_pg,
-                    PQerrorMessage(c->pg));
-        PQclear(res);
+                    pq.PQerrorMessage(c->pg));
+        pq.PQclear(res);
         if (!okp)
-            return PQstatus(c->pg) == CONNECTION_OK ? -1 : -2;
+            return pq.PQstatus(c->pg) == CONNECTION_OK ? -1 : -2;
         c->pg_prepared[m->index] = 1;
     }
     const char *vals[1] = {key};
     PGresult *res =
-        PQexecPrepared(c->pg, name, dm->nparams, dm->nparams > 0 ? vals : NULL, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pq.PQexecPrepared(c->pg, name, dm->nparams, dm->nparams > 0 ? vals : NULL, NULL, NULL, 0);
+    if (pq.PQresultStatus(res) != PGRES_TUPLES_OK) {
         log_msg(MOD_REWRITE, LL_ERROR, 0, client_of(r), "RewriteMap %s: error %s looking up %s",
-                m->name, PQerrorMessage(c->pg), key);
-        PQclear(res);
-        return PQstatus(c->pg) == CONNECTION_OK ? -1 : -2;
+                m->name, pq.PQerrorMessage(c->pg), key);
+        pq.PQclear(res);
+        return pq.PQstatus(c->pg) == CONNECTION_OK ? -1 : -2;
     }
-    int rows = PQntuples(res);
-    for (int i = 0; i < rows && PQnfields(res) > 0; i++)
+    int rows = pq.PQntuples(res);
+    for (int i = 0; i < rows && pq.PQnfields(res) > 0; i++)
         if (take_row((unsigned)i + 1))
-            *out = PQgetisnull(res, i, 0) ? NULL : arena_strdup(r->arena, PQgetvalue(res, i, 0));
+            *out =
+                pq.PQgetisnull(res, i, 0) ? NULL : arena_strdup(r->arena, pq.PQgetvalue(res, i, 0));
     if (rows > 1)
         log_msg(MOD_REWRITE, LL_TRACE3, 0, client_of(r), "Multiple values found for %s", key);
-    PQclear(res);
+    pq.PQclear(res);
     return 0;
 }
 #endif

@@ -522,9 +522,30 @@ def main():
             time.sleep(2)
     finally:
         b.stop_all()
+    extra["switchcost"] = switch_cost(b.dir)
     report(args, b, cells, proxies, results, extra, started)
     if not os.environ.get("BENCH_KEEP"):
         shutil.rmtree(b.dir, ignore_errors=True)
+
+
+def switch_cost(workdir):
+    """Per-hop cost of a ring of N processes / threads on one CPU (switchcost.c), after every
+    server has stopped: how much this machine charges for what a prefork worker does twice per
+    request. {} when no C compiler is there."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    exe = os.path.join(workdir, "switchcost")
+    if cc is None or subprocess.run([cc, "-O2", "-pthread", "-o", exe, os.path.join(HERE, "switchcost.c")],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        return {}
+    out = {}
+    for n in (2, 16, 64, 256):
+        for mode in ("procs", "threads"):
+            r = subprocess.run([exe, str(n), mode], capture_output=True, text=True, timeout=120)
+            f = r.stdout.split()
+            if r.returncode == 0 and len(f) == 3:
+                out["%d %s" % (n, mode)] = float(f[2])
+    print("switch cost (us per hop): " + ", ".join("%s %.1f" % kv for kv in out.items()), flush=True)
+    return out
 
 
 def report(args, b, cells, proxies, results, extra, started):
@@ -616,6 +637,20 @@ def report(args, b, cells, proxies, results, extra, started):
         L.append("|---|---|---|")
         for k, s in extra["syscalls"].items():
             L.append("| %s | %.1f | %s |" % (k, s["per_req"], ", ".join("%s %.1f" % t for t in s["top"][:6])))
+    sc = extra.get("switchcost") or {}
+    if sc:
+        L.append("")
+        L.append("Context-switch cost on this machine (tests/bench/switchcost.c: N processes or threads on "
+                 "one CPU pass a byte around a ring of pipes; microseconds per hop, a switch plus a read and "
+                 "a write). A prefork worker switches about twice per proxied keep-alive request, among as "
+                 "many processes as there are busy connections:")
+        L.append("")
+        L.append("| N | processes | threads |")
+        L.append("|---|---|---|")
+        for n in (2, 16, 64, 256):
+            if "%d procs" % n in sc:
+                L.append("| %d | %.1f | %s |" % (n, sc["%d procs" % n],
+                                                 "%.1f" % sc["%d threads" % n] if "%d threads" % n in sc else "-"))
     text = "\n".join(L) + "\n"
     print()
     print(text)

@@ -1215,9 +1215,11 @@ static ssize_t splice_bounded(int from, int to, int pollfd, short ev, size_t len
                               int64_t deadline)
 {
     for (;;) {
-        int w = io_wait_flag(deadline) == 0 ? 1 : io_wait(pollfd, ev, deadline);
+        int last = io_wait_flag(deadline) != 0; /* less than a slice left */
+        int w = last ? io_wait(pollfd, ev, deadline) : 1;
         if (w > 0) {
-            ssize_t n = splice(from, NULL, to, NULL, len, flags);
+            /* Near the deadline only what is ready moves, as with MSG_DONTWAIT in io.c. */
+            ssize_t n = splice(from, NULL, to, NULL, len, flags | (last ? SPLICE_F_NONBLOCK : 0));
             if (n >= 0 || (errno != EAGAIN && errno != EINTR))
                 return n;
             if (errno == EINTR)

@@ -576,8 +576,14 @@ static void serve_connection(int fd, const struct conf_listener *l,
                 got_bytes = 1;
                 clock_gettime(CLOCK_REALTIME, &r.start);
                 sb_state(SB_STATE_READ);
+                /* From the first byte: the whole head within HEADER_TIMEOUT_MS, each
+                 * wait within Timeout (a first request's deadline already counts it from
+                 * the accept; a keep-alive one's was KeepAliveTimeout). */
                 int64_t hd = util_now_ms() + HEADER_TIMEOUT_MS;
-                if (hd < deadline || c.requests > 0)
+                int64_t td = util_now_ms() + (int64_t)s->timeout * 1000;
+                if (c.requests > 0)
+                    deadline = hd < td ? hd : td;
+                else if (hd < deadline)
                     deadline = hd;
             }
             c.in_len += (size_t)n;

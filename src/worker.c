@@ -432,9 +432,10 @@ static void lingering_close(int fd, struct tls_session *tls, int nothing_unread)
 {
     if (tls != NULL)
         tls_session_end(tls, fd, util_now_ms() + LINGER_MS / 2);
-    /* Nothing more can come when the client closed its side, or when it asked to close and
-     * everything it sent was read (RFC 9112 9.6: it must not send another request): then
-     * the wait for its FIN only costs a sleep and a wake-up. */
+    /* Nothing more can come when the client closed its side, or when it asked to close (or
+     * spoke HTTP/1.0 without keep-alive) and everything it sent was read (RFC 9112 9.6: it
+     * must not send another request): then the wait for its FIN only costs a sleep and a
+     * wake-up. */
     if (!nothing_unread && shutdown(fd, SHUT_WR) == 0) {
         char sink[4096];
         int64_t deadline = util_now_ms() + LINGER_MS;

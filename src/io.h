@@ -9,8 +9,9 @@
  * backend connections, see io_make_blocking): while at least a slice is left the call itself
  * waits, so reading a request or a response costs one system call instead of read, poll, read;
  * a slice that passes without progress returns EAGAIN and the helper polls for the rest. With
- * less than a slice left the call is made with MSG_DONTWAIT, so no wait overshoots its
- * deadline. */
+ * less than a slice left the call is made with MSG_DONTWAIT, so no wait here overshoots its
+ * deadline. sendfile() and splice() have no such flag for the socket side: near a deadline
+ * they may wait up to one slice more, which still bounds them. */
 #ifndef PORTICO_IO_H
 #define PORTICO_IO_H
 

@@ -1218,7 +1218,8 @@ static ssize_t splice_bounded(int from, int to, int pollfd, short ev, size_t len
         int last = io_wait_flag(deadline) != 0; /* less than a slice left */
         int w = last ? io_wait(pollfd, ev, deadline) : 1;
         if (w > 0) {
-            /* Near the deadline only what is ready moves, as with MSG_DONTWAIT in io.c. */
+            /* Near the deadline: SPLICE_F_NONBLOCK keeps the pipe side from waiting, but a
+             * blocking socket still may, for at most one SO_*TIMEO slice (io.h). */
             ssize_t n = splice(from, NULL, to, NULL, len, flags | (last ? SPLICE_F_NONBLOCK : 0));
             if (n >= 0 || (errno != EAGAIN && errno != EINTR))
                 return n;
@@ -1255,10 +1256,12 @@ static int splice_body(struct px *p, long long left)
         }
         p->b_in += n;
         left -= n;
-        /* The pipe is drained before the next read, so it never holds more than one read. */
+        /* The pipe is drained before the next read, so it never holds more than one read.
+         * No SPLICE_F_MORE: it corks the client socket, and a tail shorter than the MSS would
+         * then wait for the next read or the ~200 ms probe timer, stalling a paced body. */
         for (size_t inpipe = (size_t)n; inpipe > 0;) {
             ssize_t m = splice_bounded(splice_pipe[0], p->c->fd, p->c->fd, POLLOUT, inpipe,
-                                       SPLICE_F_MOVE | (left > 0 ? SPLICE_F_MORE : 0), cdl(p));
+                                       SPLICE_F_MOVE, cdl(p));
             if (m <= 0) {
                 log_msg(MOD_PROXY, LL_INFO, m < 0 ? errno : 0, p->c->client_addr,
                         "client went away while receiving the response from %s", p->url);
@@ -1276,7 +1279,7 @@ static int splice_body(struct px *p, long long left)
 
 /* Relays the body of resp; rest/nrest are body bytes already read with the head. The head
  * is still pending: the first client_out() sends it. Never reads more than the framing
- * announces, so bytes past the response stay in the socket for backend_pool_put() to see. */
+ * announces, so bytes past the response stay in the socket for backend_pool_get() to see. */
 static int relay_body(struct px *p, const struct http_response *resp, enum out_mode mode,
                       char *rest, size_t nrest)
 {

@@ -433,9 +433,9 @@ static void lingering_close(int fd, struct tls_session *tls, int nothing_unread)
     if (tls != NULL)
         tls_session_end(tls, fd, util_now_ms() + LINGER_MS / 2);
     /* Nothing more can come when the client closed its side, or when it asked to close (or
-     * spoke HTTP/1.0 without keep-alive) and everything it sent was read (RFC 9112 9.6: it
-     * must not send another request): then the wait for its FIN only costs a sleep and a
-     * wake-up. */
+     * spoke HTTP/1.0 without keep-alive) and sent a request without a body that was read
+     * whole (RFC 9112 9.6: it must not send another request): then the wait for its FIN
+     * only costs a sleep and a wake-up. */
     if (!nothing_unread && shutdown(fd, SHUT_WR) == 0) {
         char sink[4096];
         int64_t deadline = util_now_ms() + LINGER_MS;
@@ -448,6 +448,19 @@ static void lingering_close(int fd, struct tls_session *tls, int nothing_unread)
         }
     }
     close(fd);
+}
+
+/* The deadline of a head once its first byte is here: all of it within HEADER_TIMEOUT_MS and
+ * Timeout (a first request's deadline already counts Timeout from the accept; a keep-alive
+ * one's was KeepAliveTimeout, which only bounds the wait for that first byte). */
+static int64_t head_deadline(const struct conf_server *s, int requests, int64_t deadline)
+{
+    int64_t now = util_now_ms();
+    int64_t hd = now + HEADER_TIMEOUT_MS;
+    int64_t td = now + (int64_t)s->timeout * 1000;
+    if (requests > 0)
+        return hd < td ? hd : td;
+    return hd < deadline ? hd : deadline;
 }
 
 /* A listener bound to one address already tells the local end; a wildcard one needs asking. */
@@ -521,9 +534,12 @@ static void serve_connection(int fd, const struct conf_listener *l,
                                                             : (int64_t)s->keepalive_timeout_ms);
         if (c.requests == 0 && deadline > util_now_ms() + HEADER_TIMEOUT_MS)
             deadline = util_now_ms() + HEADER_TIMEOUT_MS;
-        sb_state(c.requests == 0 ? SB_STATE_READ : SB_STATE_KEEPALIVE);
         ssize_t hl;
         int got_bytes = c.in_len > c.in_off;
+        /* Part of a pipelined head is already here: it is being read, not idle. */
+        if (got_bytes && c.requests > 0)
+            deadline = head_deadline(s, c.requests, deadline);
+        sb_state(c.requests == 0 || got_bytes ? SB_STATE_READ : SB_STATE_KEEPALIVE);
         int status = 0;
         for (;;) {
             hl = http_head_end(c.in + c.in_off, c.in_len - c.in_off, &lim);
@@ -577,15 +593,7 @@ static void serve_connection(int fd, const struct conf_listener *l,
                 got_bytes = 1;
                 clock_gettime(CLOCK_REALTIME, &r.start);
                 sb_state(SB_STATE_READ);
-                /* From the first byte: the whole head within HEADER_TIMEOUT_MS, each
-                 * wait within Timeout (a first request's deadline already counts it from
-                 * the accept; a keep-alive one's was KeepAliveTimeout). */
-                int64_t hd = util_now_ms() + HEADER_TIMEOUT_MS;
-                int64_t td = util_now_ms() + (int64_t)s->timeout * 1000;
-                if (c.requests > 0)
-                    deadline = hd < td ? hd : td;
-                else if (hd < deadline)
-                    deadline = hd;
+                deadline = head_deadline(s, c.requests, deadline);
             }
             c.in_len += (size_t)n;
         }
@@ -645,8 +653,10 @@ static void serve_connection(int fd, const struct conf_listener *l,
         }
         access_log(&r);
         if (!c.keepalive || c.aborted) {
+            /* Only without a body: some clients send a stray CRLF after one (the reason
+             * httpd lingers at all), and that byte arriving after close() means a reset. */
             nothing_unread = !c.aborted && r.h.conn_close && c.in_off == c.in_len &&
-                             ((r.h.content_length <= 0 && !r.h.chunked) || r.body_consumed);
+                             r.h.content_length <= 0 && !r.h.chunked;
             break;
         }
     }

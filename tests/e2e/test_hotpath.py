@@ -99,6 +99,75 @@ class RandomBackend:
         return False
 
 
+class TrickleBackend:
+    """A backend in this process that answers GET with Content-Length: 100000 and sends the
+    body in pieces with pauses between them (a paced stream), recording when each piece went
+    out so the client can measure how long the proxy held it."""
+
+    PIECES = (1000, 1000, 1000)  # then the rest after a pause
+    TOTAL = 100000
+
+    def __init__(self):
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(8)
+        self.ls.settimeout(0.2)
+        self.port = self.ls.getsockname()[1]
+        self.sent = []  # monotonic time each piece was sent, for the last connection
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop:
+            try:
+                s, _ = self.ls.accept()
+            except (socket.timeout, TimeoutError, OSError):
+                continue
+            try:
+                self._serve(s)
+            except OSError:
+                pass
+            finally:
+                s.close()
+
+    def _serve(self, s):
+        s.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            d = s.recv(65536)
+            if not d:
+                return
+            head += d
+        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                  b"Content-Length: %d\r\nConnection: close\r\n\r\n" % self.TOTAL)
+        self.sent = []
+        off = 0
+        for n in self.PIECES:
+            time.sleep(0.3)
+            self.sent.append(time.monotonic())
+            s.sendall(rand_bytes(off, n))
+            off += n
+        time.sleep(0.5)
+        s.sendall(rand_bytes(off, self.TOTAL - off))
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(2)
+        try:
+            s.recv(1)
+        except OSError:
+            pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop = True
+        self.thread.join(5)
+        self.ls.close()
+        return False
+
+
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
@@ -306,6 +375,26 @@ def test_slow_head(p):
     T.like(got, r"^HTTP/1\.1 408 ", "keep-alive, half of the second request line then silence: 408")
     T.ok(2.5 <= dt <= 4.5, "... after %.2f s (Timeout 3, not the 20 s head limit)" % dt)
 
+    # Part of the second head pipelined behind the first request: once bytes of it are here,
+    # KeepAliveTimeout (500ms on this port) no longer applies, Timeout does (a review finding:
+    # the rest, sent 1 s later, got 408).
+    s = socket.create_connection(("127.0.0.1", p.ports[1]), timeout=10)
+    try:
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: short.test\r\n\r\nGET /index.html?second HT")
+        first = b""
+        while b"hot\n" not in first.partition(b"\r\n\r\n")[2] and len(first) < 65536:
+            d = s.recv(65536)
+            if not d:
+                break
+            first += d
+        time.sleep(1.0)
+        s.sendall(b"TP/1.1\r\nHost: short.test\r\nConnection: close\r\n\r\n")
+        how, _, got = wait_close(s, 8.0)
+    finally:
+        s.close()
+    T.like(first, r"^HTTP/1\.1 200 ", "pipelined partial head (KeepAliveTimeout 500ms): the first request is answered")
+    T.like(got, r"^HTTP/1\.1 200 ", "... and the rest of the second head, sent 1 s later, is served (Timeout 3), not 408")
+
 
 # --------------------------------------------------------------------------------------------
 # 5: splice
@@ -475,6 +564,21 @@ def test_close_without_linger(p, w):
         T.cmp_ok(dt, "<", 0.8, "... at once (%.2f s): no lingering wait for the first client's FIN" % dt)
     finally:
         s.close()
+    # A request with a body keeps the lingering close even when it asked to close: some
+    # clients send a stray CRLF after a body, and that byte after close() would be a reset.
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    try:
+        s.sendall(b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                  b"Content-Length: 5\r\n\r\nhello")
+        how, _, got = wait_close(s, 5.0)
+        T.ok(how == "eof" and got.startswith(b"HTTP/1.1 "), "POST with a body and Connection: close: answered, then EOF")
+        t0 = time.monotonic()
+        r = http_get(p.port, "/index.html", timeout=6)
+        dt = time.monotonic() - t0
+        T.ok(r.status == 200 and 1.5 <= dt <= 3.0,
+             "... the worker still lingers for that client's FIN (next connection served after %.2f s)" % dt)
+    finally:
+        s.close()
     # The contrast, which shows the measure above can see a lingering close: after a 400 the
     # worker still waits for the client's FIN (its request may not have been read whole).
     s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
@@ -489,6 +593,46 @@ def test_close_without_linger(p, w):
              "... the lingering close holds the worker until LINGER_MS (next connection served after %.2f s)" % dt)
     finally:
         s.close()
+
+
+def test_splice_paced(p, w, trickle):
+    # A backend that paces a Content-Length body (a media server, a progress stream): each
+    # piece must reach the client as soon as the backend sent it. Spliced with SPLICE_F_MORE,
+    # a piece smaller than the MSS stayed corked in the client socket until the next one or
+    # the ~200 ms zero-window probe timer (a review finding).
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    got_at = []
+    try:
+        s.sendall(b"GET /trickle/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        buf = b""
+        while b"\r\n\r\n" not in buf and len(buf) < 65536:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        head, _, body = buf.partition(b"\r\n\r\n")
+        want = 0
+        for n in TrickleBackend.PIECES:
+            want += n
+            while len(body) < want:
+                d = s.recv(65536)
+                if not d:
+                    break
+                body += d
+            got_at.append(time.monotonic())
+        how, _, rest = wait_close(s, 10.0)
+        body += rest
+    finally:
+        s.close()
+    T.like(head, r"^HTTP/1\.1 200 ", "paced Content-Length body: 200")
+    T.is_((len(body), hashlib.sha256(body).hexdigest() == rand_sha256(TrickleBackend.TOTAL)),
+          (TrickleBackend.TOTAL, True), "... exact bytes")
+    T.ok(len(w.splice_pipe()) == 1, "... through the splice path (%r)" % w.splice_pipe())
+    sent = trickle.sent
+    delays = [round(g - t, 3) for g, t in zip(got_at, sent)]
+    T.ok(len(delays) == len(TrickleBackend.PIECES) and max(delays) < 0.15,
+         "... each %d-byte piece reaches the client at once (delays %r s, bound 0.15 s)"
+         % (TrickleBackend.PIECES[0], delays))
 
 
 # --------------------------------------------------------------------------------------------
@@ -528,7 +672,7 @@ Listen 127.0.0.1:@PORT1@
         check_log(p, "timeouts")
 
     with BackendProc("echo") as echo, BackendProc("midclose") as mid, BackendProc("stall", delay=6) as stall, \
-            RandomBackend() as rnd:
+            RandomBackend() as rnd, TrickleBackend() as trickle:
         conf_c = """\
 ProxyRequests Off
 ProxyTimeout 2
@@ -538,7 +682,8 @@ ProxyPass /echo/ http://127.0.0.1:%d/echo/
 ProxyPass /midclose/ http://127.0.0.1:%d/midclose/
 ProxyPass /stall/ http://127.0.0.1:%d/stall/
 ProxyPass /rand/ http://127.0.0.1:%d/rand/
-""" % (echo.port, mid.port, stall.port, rnd.port)
+ProxyPass /trickle/ http://127.0.0.1:%d/trickle/
+""" % (echo.port, mid.port, stall.port, rnd.port, trickle.port)
         with Portico(conf=conf_c, files={"index.html": "hot\n", "big.bin": rand_bytes(0, 2 * MIB)}, start_servers=1, min_spare=1, max_spare=1,
                      max_workers=1) as p:
             w = Worker(p)
@@ -546,6 +691,7 @@ ProxyPass /rand/ http://127.0.0.1:%d/rand/
             for fn in (test_splice_keepalive, test_splice_client_leaves, test_splice_backend_breaks,
                        test_splice_edges, test_close_without_linger):
                 T.section(fn, p, w)
+            T.section(test_splice_paced, p, w, trickle)
             check_log(p, "splice", read_errors_ok="/stall/")
     T.done()
 

@@ -246,7 +246,9 @@ struct conf {
     char *default_runtime_dir;  /* absolute */
     char *user;                 /* NULL = keep the starting user */
     char *group;
-    uid_t uid; /* resolved at load; (uid_t)-1 when User is not set */
+    uid_t uid;             /* resolved at load; (uid_t)-1 when User is not set */
+    const char *user_file; /* where User was set, for the errors of conf_finish_mpm */
+    int user_line;
     gid_t gid; /* (gid_t)-1 when Group is not set */
     /* The children's credentials, resolved in the master by conf_finish_mpm (root with User
      * only) so that a child switches with setgroups/setgid/setuid alone: passwd/group lookups

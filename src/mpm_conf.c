@@ -64,6 +64,8 @@ static const char *set_user(struct conf_cmd *cmd, const struct conf_directive *d
     }
     cmd->conf->user = arena_strdup(cmd->arena, name);
     cmd->conf->uid = (uid_t)id;
+    cmd->conf->user_file = cmd->file;
+    cmd->conf->user_line = cmd->line;
     return NULL;
 }
 
@@ -125,8 +127,9 @@ const struct conf_table conf_table_mpm = {mpm_directives, ARRAY_LEN(mpm_directiv
  * would walk every group source in nsswitch.conf and dlopen its module (systemd's, say)
  * after fork(), a few dozen KiB of private memory and page tables per worker. Done on every
  * load, so a graceful restart sees changed group memberships as httpd's children do. */
-static void resolve_run_ids(struct conf *c, struct arena *a)
+static void resolve_run_ids(struct conf_cmd *cmd)
 {
+    struct conf *c = cmd->conf;
     c->run_gid = c->gid;
     c->run_groups = NULL;
     c->n_run_groups = 0;
@@ -136,13 +139,21 @@ static void resolve_run_ids(struct conf *c, struct arena *a)
     struct passwd *pw = getpwuid(c->uid);
     if (c->run_gid == (gid_t)-1 && pw != NULL)
         c->run_gid = pw->pw_gid;
+    if (c->run_gid == (gid_t)-1) {
+        /* Said here, with the line, rather than by every child refusing to serve. */
+        conf_error_at(cmd, c->user_file, c->user_line,
+                      "User: uid %ld has no passwd entry, so Group must be set", (long)c->uid);
+        return;
+    }
     /* A numeric User with no passwd entry has no supplementary groups to add. */
-    char *name = c->user[0] != '#' ? c->user : pw != NULL ? arena_strdup(a, pw->pw_name) : NULL;
-    if (name == NULL || c->run_gid == (gid_t)-1)
+    char *name = c->user[0] != '#' ? c->user
+                 : pw != NULL      ? arena_strdup(cmd->arena, pw->pw_name)
+                                   : NULL;
+    if (name == NULL)
         return;
     int cap = 32;
     for (int tries = 0; tries < 8; tries++) {
-        gid_t *g = arena_alloc(a, (size_t)cap * sizeof(*g));
+        gid_t *g = arena_alloc(cmd->arena, (size_t)cap * sizeof(*g));
         int n = cap;
         if (g == NULL)
             break;
@@ -153,13 +164,14 @@ static void resolve_run_ids(struct conf *c, struct arena *a)
         }
         cap = n > cap ? n : cap * 2; /* glibc says how many it needs */
     }
-    c->n_run_groups = -1; /* the child refuses to serve, as a failed initgroups() did */
+    c->n_run_groups = -1;
+    conf_error_at(cmd, c->user_file, c->user_line, "User: cannot list the groups of '%s'", name);
 }
 
 void conf_finish_mpm(struct conf_cmd *cmd)
 {
     struct conf *c = cmd->conf;
-    resolve_run_ids(c, cmd->arena);
+    resolve_run_ids(cmd);
     if (c->server_limit == CONF_UNSET)
         c->server_limit = 256;
     if (c->max_request_workers == CONF_UNSET)

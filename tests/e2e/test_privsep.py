@@ -14,7 +14,8 @@ member (so the heartbeat process exists):
   and a forked probe that takes exactly the worker's uid/gid/groups from /proc gets EACCES;
 - a graceful restart adds a Listen below 1024 (cap_net_bind_service kept) and the old workers
   go away (cap_kill kept: they run under another uid);
-- User given as #uid without Group switches to the user's primary group;
+- User given as #uid without Group switches to the user's primary group; a #uid with no
+  passwd entry and no Group fails -t with the User line;
 - started as root without cap_setpcap in the bounding set, portico refuses to start (its
   children could not empty their own bounding set).
 Started as nobody: portico serves, warns that User/Group are ignored, and has no capability;
@@ -258,6 +259,41 @@ def test_numeric_user_no_group():
             check_dropped(ws[0], "worker (User #65534, no Group)")
 
 
+def test_unknown_uid_needs_group():
+    # A numeric User with no passwd entry and no Group: the master cannot know which group to
+    # give the children, and says so at -t with the User line instead of every worker
+    # refusing to serve at start.
+    uid = next((u for u in range(54321, 54400) if not _has_passwd(u)), None)
+    if not T.ok(uid is not None, "a uid without a passwd entry exists"):
+        return
+    d = tempfile.mkdtemp(prefix="portico-privsep-")
+    try:
+        path = os.path.join(d, "p.conf")
+        with open(path, "w") as f:
+            f.write("Listen 127.0.0.1:%d\nServerName localhost\nUser #%d\n" % (low_free_port(), uid))
+        r = subprocess.run([BIN, "-t", "-f", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20, text=True)
+        T.ok(r.returncode != 0, "-t: User #%d without Group fails (exit %d)" % (uid, r.returncode))
+        T.like(r.stdout + r.stderr, r"p\.conf:3: User: uid %d has no passwd entry, so Group must be set" % uid,
+               "... naming file:line and what to do")
+        with open(path, "a") as f:
+            f.write("Group nogroup\n")
+        r = subprocess.run([BIN, "-t", "-f", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20, text=True)
+        T.is_(r.returncode, 0, "... and passes once Group is set (%s)" % (r.stdout + r.stderr).strip())
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _has_passwd(uid):
+    import pwd
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
 def test_no_setpcap_refuses():
     setpriv = shutil.which("setpriv")
     if setpriv is None:
@@ -358,6 +394,7 @@ if os.geteuid() != 0:
 else:
     T.section(test_root_drop)
     T.section(test_numeric_user_no_group)
+    T.section(test_unknown_uid_needs_group)
     T.section(test_no_setpcap_refuses)
     T.section(test_as_nobody)
     T.section(test_file_capability)

@@ -62,16 +62,9 @@ static struct {
  * answers kill(pid, 0) but runs nothing, so it must not block a new start. */
 static int pid_is_zombie(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')'); /* the command name may contain spaces */
-    return rp != NULL && rp[1] == ' ' && rp[2] == 'Z';
+    char buf[512];
+    const char *f = util_proc_stat_fields((long)pid, buf, sizeof(buf));
+    return f != NULL && f[0] == 'Z';
 }
 
 long master_read_pid(const char *pid_file, char *err, size_t errlen)

@@ -319,23 +319,15 @@ static int state_index(char c)
  * each child in its scoreboard; reading them here keeps the writers untouched. */
 static int proc_cpu(int32_t pid, double *ut, double *st, double *cut, double *cst)
 {
-    char path[64], line[1024];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return 0;
-    size_t n = fread(line, 1, sizeof(line) - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    /* comm may contain spaces and parentheses: the fields start after the last ')'. */
-    char *p = strrchr(line, ')');
+    char line[1024];
+    const char *p = util_proc_stat_fields((long)pid, line, sizeof(line));
     if (p == NULL)
         return 0;
     unsigned long long v[4];
     /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
      * cutime cstime */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &v[0],
-               &v[1], &v[2], &v[3]) != 4)
+    if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3]) != 4)
         return 0;
     long tick = sysconf(_SC_CLK_TCK);
     if (tick <= 0)

@@ -919,6 +919,20 @@ void tls_export_env(struct request *r, const struct route_decision *d)
 
 /* ---------------------------------------------------------------- variables */
 
+/* What a memory BIO holds, as a string in the arena; frees the BIO. */
+static const char *bio_text(BIO *b, struct arena *a)
+{
+    char *p;
+    long len = BIO_get_mem_data(b, &p);
+    char *s = len >= 0 ? arena_alloc(a, (size_t)len + 1) : NULL;
+    if (s != NULL) {
+        memcpy(s, p, (size_t)len);
+        s[len] = '\0';
+    }
+    BIO_free(b);
+    return s;
+}
+
 static const char *dn_text(X509_NAME *n, struct arena *a)
 {
     if (n == NULL)
@@ -927,15 +941,7 @@ static const char *dn_text(X509_NAME *n, struct arena *a)
     if (b == NULL)
         return NULL;
     X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-    char *p;
-    long len = BIO_get_mem_data(b, &p);
-    char *s = arena_alloc(a, (size_t)len + 1);
-    if (s != NULL) {
-        memcpy(s, p, (size_t)len);
-        s[len] = '\0';
-    }
-    BIO_free(b);
-    return s;
+    return bio_text(b, a);
 }
 
 static const char *dn_part(X509_NAME *n, const char *part, struct arena *a)
@@ -968,15 +974,7 @@ static const char *time_text(const ASN1_TIME *tm, struct arena *a)
         return NULL;
     }
     ASN1_TIME_print(b, tm);
-    char *p;
-    long len = BIO_get_mem_data(b, &p);
-    char *s = arena_alloc(a, (size_t)len + 1);
-    if (s != NULL) {
-        memcpy(s, p, (size_t)len);
-        s[len] = '\0';
-    }
-    BIO_free(b);
-    return s;
+    return bio_text(b, a);
 }
 
 static const char *cert_var(X509 *x, const char *n, struct arena *a)

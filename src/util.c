@@ -1,9 +1,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 size_t util_strlcpy(char *dst, const char *src, size_t size)
 {
@@ -85,4 +88,23 @@ void util_line_put(struct util_line *ln, const char *s, size_t n)
 void util_line_puts(struct util_line *ln, const char *s)
 {
     util_line_put(ln, s, strlen(s));
+}
+
+const char *util_proc_stat_fields(long pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || len < 2) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' ? p + 2 : NULL;
 }

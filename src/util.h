@@ -33,4 +33,9 @@ void util_line_puts(struct util_line *ln, const char *s);
 /* Milliseconds on CLOCK_MONOTONIC: the base of every deadline in portico. */
 int64_t util_now_ms(void);
 
+/* Reads /proc/PID/stat into buf and returns the fields after the command name (from the
+ * state on), or NULL: the name may contain spaces and parentheses, so they start after the
+ * last ')'. */
+const char *util_proc_stat_fields(long pid, char *buf, size_t len);
+
 #endif

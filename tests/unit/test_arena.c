@@ -1,5 +1,8 @@
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "tap.h"
@@ -54,5 +57,13 @@ int main(void)
     char buf[4];
     is_int(util_strlcpy(buf, "abcdef", sizeof(buf)), 6, "strlcpy returns source length");
     is_str(buf, "abc", "strlcpy truncates");
+    /* A command name with ") " in it must not shift the fields (prctl names the process). */
+    prctl(PR_SET_NAME, "a) b) c", 0, 0, 0);
+    char st[512];
+    const char *f = util_proc_stat_fields((long)getpid(), st, sizeof(st));
+    ok(f != NULL && f[0] == 'R' && f[1] == ' ', "proc_stat_fields: the state of a running process");
+    long ppid = f != NULL ? strtol(f + 2, NULL, 10) : -1;
+    is_int(ppid, getppid(), "proc_stat_fields: then the parent pid, despite ') ' in the name");
+    ok(util_proc_stat_fields(-1, st, sizeof(st)) == NULL, "proc_stat_fields: no such process");
     return tap_done();
 }

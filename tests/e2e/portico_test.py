@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -37,7 +38,7 @@ __all__ = [
     "T", "Tap", "SRCDIR", "BIN", "STATUS_BIN", "free_port", "free_ports", "Portico", "Backend",
     "Conn", "Response", "http_request", "http_get", "raw_exchange", "slow_get", "children_of", "proc_stat",
     "pid_alive", "wait_until", "read_text", "run_portico", "status_text", "parse_status",
-    "shm_segments", "HarnessError",
+    "shm_segments", "HarnessError", "LoadLoop", "generation", "master_pid",
 ]
 
 
@@ -829,3 +830,48 @@ class Backend:
             if self.proc.stderr:
                 self.proc.stderr.close()
         return False
+
+
+def generation(p):
+    """The configuration generation portico-status reports for p (None when unreadable)."""
+    return parse_status(status_text(p.pidfile))["generation"]
+
+
+def master_pid(p, started, pidfile=None):
+    """The live master's pid from the PidFile (None when absent or dead); every pid seen is
+    added to `started`, so a test can stop what it started by PID even when it fails."""
+    txt = read_text(pidfile or p.pidfile).strip()
+    if not txt.isdigit():
+        return None
+    pid = int(txt)
+    started.add(pid)
+    return pid if pid_alive(pid) else None
+
+
+class LoadLoop(threading.Thread):
+    """A bounded request loop: at most max_requests or `seconds`, a new connection each, no
+    retries. Every failure is recorded; a 200 whose body is not in `expect` (when given) is
+    one."""
+
+    def __init__(self, port, seconds=8.0, max_requests=2000, path="/index.html", expect=None):
+        super().__init__(daemon=True)
+        self.port, self.seconds, self.max_requests, self.path = port, seconds, max_requests, path
+        self.expect = expect
+        self.ok = 0
+        self.failures = []
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        t_end = time.monotonic() + self.seconds
+        for i in range(self.max_requests):
+            if time.monotonic() > t_end or self.stop_flag.is_set():
+                break
+            try:
+                r = http_get(self.port, self.path, timeout=5)
+                if r.status == 200 and (self.expect is None or r.body in self.expect):
+                    self.ok += 1
+                else:
+                    self.failures.append("request %d: %r %r" % (i, r, r.body[:60]))
+            except Exception as e:  # noqa: BLE001
+                self.failures.append("request %d: %s: %s" % (i, type(e).__name__, e))
+            time.sleep(0.002)

@@ -171,6 +171,17 @@ class TrickleBackend:
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
+def read_index(sock):
+    """Reads one answer for /index.html ("hot\n") off a connection that stays open."""
+    got = b""
+    while b"hot\n" not in got.partition(b"\r\n\r\n")[2] and len(got) < 65536:
+        d = sock.recv(65536)
+        if not d:
+            break
+        got += d
+    return got
+
+
 def wait_close(sock, timeout):
     """Waits for the peer to end the connection. Returns (how, seconds, bytes received) with
     how = "eof" (a clean FIN), "reset", or "timeout"."""
@@ -359,12 +370,7 @@ def test_slow_head(p):
     s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
     try:
         s.sendall(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        first = b""
-        while b"hot\n" not in first.partition(b"\r\n\r\n")[2] and len(first) < 65536:
-            d = s.recv(65536)
-            if not d:
-                break
-            first += d
+        first = read_index(s)
         t0 = time.monotonic()
         s.sendall(b"GET /index.html HT")
         how, _, got = wait_close(s, 25.0)
@@ -381,12 +387,7 @@ def test_slow_head(p):
     s = socket.create_connection(("127.0.0.1", p.ports[1]), timeout=10)
     try:
         s.sendall(b"GET /index.html HTTP/1.1\r\nHost: short.test\r\n\r\nGET /index.html?second HT")
-        first = b""
-        while b"hot\n" not in first.partition(b"\r\n\r\n")[2] and len(first) < 65536:
-            d = s.recv(65536)
-            if not d:
-                break
-            first += d
+        first = read_index(s)
         time.sleep(1.0)
         s.sendall(b"TP/1.1\r\nHost: short.test\r\nConnection: close\r\n\r\n")
         how, _, got = wait_close(s, 8.0)

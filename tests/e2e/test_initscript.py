@@ -12,12 +12,11 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import (T, BIN, STATUS_BIN, Portico, children_of, http_get, parse_status,  # noqa: E402
-                          pid_alive, read_text, status_text, wait_until)
+from portico_test import (T, BIN, STATUS_BIN, LoadLoop, Portico, generation, master_pid,  # noqa: E402
+                          children_of, http_get, pid_alive, read_text, wait_until)
 
 BUILDDIR = os.path.dirname(os.path.dirname(os.path.abspath(BIN)))
 INIT = os.path.join(BUILDDIR, "tools", "portico.init")
@@ -31,33 +30,6 @@ Include @DIR@/content.conf
 STARTED = set()
 
 
-class Load(threading.Thread):
-    """A bounded request loop: at most max_requests or `seconds`, a new connection each, no
-    retries; every failure is recorded."""
-
-    def __init__(self, port, expect, seconds=12.0, max_requests=4000):
-        super().__init__(daemon=True)
-        self.port, self.expect, self.seconds, self.max_requests = port, expect, seconds, max_requests
-        self.ok = 0
-        self.failures = []
-        self.stop_flag = threading.Event()
-
-    def run(self):
-        t_end = time.monotonic() + self.seconds
-        for i in range(self.max_requests):
-            if time.monotonic() > t_end or self.stop_flag.is_set():
-                break
-            try:
-                r = http_get(self.port, "/index.html", timeout=5)
-                if r.status == 200 and r.body in self.expect:
-                    self.ok += 1
-                else:
-                    self.failures.append("request %d: %r %r" % (i, r, r.body[:60]))
-            except Exception as e:  # noqa: BLE001
-                self.failures.append("request %d: %s: %s" % (i, type(e).__name__, e))
-            time.sleep(0.002)
-
-
 def init(p, action, env=None, timeout=120):
     e = {k: v for k, v in os.environ.items() if not k.startswith("PORTICO")}
     e.update(PORTICOCTL=CTL, PORTICO_DEFAULTS=os.path.join(p.dir, "defaults"))
@@ -66,19 +38,6 @@ def init(p, action, env=None, timeout=120):
     return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
                           timeout=timeout, text=True, errors="replace", cwd="/",
                           stdin=subprocess.DEVNULL)
-
-
-def master_pid(p):
-    txt = read_text(p.pidfile).strip()
-    if not txt.isdigit():
-        return None
-    pid = int(txt)
-    STARTED.add(pid)
-    return pid if pid_alive(pid) else None
-
-
-def generation(p):
-    return parse_status(status_text(p.pidfile))["generation"]
 
 
 def set_content(p, text, broken=False):
@@ -144,7 +103,7 @@ def test_codes_stopped(p):
         T.is_(r.returncode, 7, "%s when not running: 7" % action)
     r = init(p, "try-restart")
     T.is_(r.returncode, 0, "try-restart when not running: 0, nothing started")
-    T.ok(master_pid(p) is None, "try-restart did not start the server")
+    T.ok(master_pid(p, STARTED) is None, "try-restart did not start the server")
     r = init(p, "stop")
     T.is_(r.returncode, 0, "stop when not running: 0")
     missing = {"PORTICOCTL": os.path.join(p.dir, "no-porticoctl")}
@@ -156,20 +115,20 @@ def test_running(p):
     set_content(p, "one\n")
     r = init(p, "start")
     T.is_(r.returncode, 0, "start: 0 (%s)" % r.stderr.strip())
-    pid = master_pid(p)
+    pid = master_pid(p, STARTED)
     T.ok(pid, "start: a live master in the PidFile")
     r0 = http_get(p.port, "/index.html", timeout=5)
     T.is_((r0.status, r0.body), (200, b"one\n"), "start: serving")
     r = init(p, "start")
     T.is_(r.returncode, 0, "start when running: 0")
-    T.is_(master_pid(p), pid, "start when running: same master")
+    T.is_(master_pid(p, STARTED), pid, "start when running: same master")
     r = init(p, "status")
     T.is_(r.returncode, 0, "status: 0 (running)")
     T.like(r.stdout, r"\b%d\b" % (pid or 0), "status prints the short scoreboard with the master pid")
 
     # Reload under load: two good reloads and a refused one, zero failed requests.
     g0 = generation(p)
-    load = Load(p.port, expect=(b"one\n", b"two\n", b"three\n"))
+    load = LoadLoop(p.port, seconds=12.0, max_requests=4000, expect=(b"one\n", b"two\n", b"three\n"))
     load.start()
     time.sleep(1.0)
     T.ok(load.is_alive() and load.ok > 0, "load running before the reload (%d ok)" % load.ok)
@@ -201,7 +160,7 @@ def test_running(p):
     T.is_(len(load.failures), 0, "zero failed requests across reload, refused reload, force-reload")
     for f in load.failures[:10]:
         T.diag(f)
-    T.is_(master_pid(p), pid, "reloads kept the master")
+    T.is_(master_pid(p, STARTED), pid, "reloads kept the master")
     r3 = http_get(p.port, "/index.html", timeout=5)
     T.is_(r3.body, b"three\n", "after the reloads: new content served")
 
@@ -209,16 +168,16 @@ def test_running(p):
     set_content(p, "four\n", broken=True)
     r = init(p, "restart")
     T.is_(r.returncode, 1, "restart with a broken configuration: 1, refused")
-    T.is_(master_pid(p), pid, "refused restart: the server still runs")
+    T.is_(master_pid(p, STARTED), pid, "refused restart: the server still runs")
     set_content(p, "four\n")
     r = init(p, "restart")
     T.is_(r.returncode, 0, "restart: 0 (%s)" % r.stderr.strip())
-    pid2 = master_pid(p)
+    pid2 = master_pid(p, STARTED)
     T.ok(pid2 and pid2 != pid and not pid_alive(pid), "restart: a new master (%r -> %r)" % (pid, pid2))
     T.is_(http_get(p.port, "/index.html", timeout=5).body, b"four\n", "restart: serving")
     r = init(p, "try-restart")
     T.is_(r.returncode, 0, "try-restart when running: 0")
-    pid3 = master_pid(p)
+    pid3 = master_pid(p, STARTED)
     T.ok(pid3 and pid3 != pid2, "try-restart when running restarted it (%r -> %r)" % (pid2, pid3))
 
     # A dead master that left its pid file: status 1.
@@ -235,7 +194,7 @@ def test_running(p):
     T.is_(r.returncode, 1, "status of a killed master whose pid file is left: 1")
     r = init(p, "start")
     T.is_(r.returncode, 0, "start over the stale pid file: 0 (%s)" % r.stderr.strip())
-    pid4 = master_pid(p)
+    pid4 = master_pid(p, STARTED)
     T.ok(pid4 and pid4 != pid3, "start over the stale pid file: a new master")
     kids = children_of(pid4) if pid4 else []
     r = init(p, "stop")
@@ -250,7 +209,7 @@ def test_running(p):
 
 
 def kill_leftovers(p):
-    master_pid(p)
+    master_pid(p, STARTED)
     for pid in sorted(STARTED):
         if pid_alive(pid):
             T.diag("killing leftover master %d" % pid)

@@ -15,8 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import (T, BIN, STATUS_BIN, Portico, children_of, http_get, parse_status,  # noqa: E402
-                          pid_alive, read_text, status_text, wait_until)
+from portico_test import (T, BIN, STATUS_BIN, Portico, generation, master_pid, children_of,  # noqa: E402
+                          http_get, pid_alive, read_text, wait_until)
 
 BUILDDIR = os.path.dirname(os.path.dirname(os.path.abspath(BIN)))
 CTL = os.path.join(BUILDDIR, "tools", "porticoctl")
@@ -42,19 +42,6 @@ def ctl(p, *args, env=None, timeout=60):
     return r
 
 
-def master_pid(p, pidfile=None):
-    txt = read_text(pidfile or p.pidfile).strip()
-    if not txt.isdigit():
-        return None
-    pid = int(txt)
-    STARTED.add(pid)
-    return pid if pid_alive(pid) else None
-
-
-def generation(p):
-    return parse_status(status_text(p.pidfile))["generation"]
-
-
 def body(p, path="/index.html"):
     try:
         r = http_get(p.port, path, timeout=5)
@@ -72,7 +59,7 @@ def set_content(p, text, broken=False):
 
 
 def kill_leftovers(p):
-    master_pid(p)
+    master_pid(p, STARTED)
     for pid in sorted(STARTED):
         if pid_alive(pid):
             T.diag("killing leftover master %d" % pid)
@@ -145,14 +132,14 @@ def test_start_status(p):
     t0 = time.monotonic()
     r = ctl(p, "start")
     T.is_(r.returncode, 0, "start: exit 0 (%s)" % (r.stderr.strip() or "no message"))
-    pid = master_pid(p)
+    pid = master_pid(p, STARTED)
     T.ok(pid is not None, "start: the PidFile names a live master when porticoctl returns (%.2fs)"
          % (time.monotonic() - t0))
     T.is_(body(p), (200, b"generation one\n"), "start: the server answers")
     r = ctl(p, "start")
     T.is_(r.returncode, 0, "start again: exit 0")
     T.like(r.stdout, r"already running", "start again: already running")
-    T.is_(master_pid(p), pid, "start again: same master")
+    T.is_(master_pid(p, STARTED), pid, "start again: same master")
 
     r = ctl(p, "status")
     T.is_(r.returncode, 0, "status: exit 0")
@@ -180,14 +167,14 @@ def test_reloads(p, pid):
     T.is_(r.returncode, 0, "graceful: exit 0")
     g1 = wait_until(lambda: (generation(p) or 0) > (g0 or 0) and generation(p), 10)
     T.ok(g1 and g0 and g1 > g0, "graceful: generation %r -> %r" % (g0, g1))
-    T.is_(master_pid(p), pid, "graceful: same master")
+    T.is_(master_pid(p, STARTED), pid, "graceful: same master")
 
     set_content(p, "generation two\n")
     r = ctl(p, "restart")
     T.is_(r.returncode, 0, "restart: exit 0")
     g2 = wait_until(lambda: (generation(p) or 0) > (g1 or 0) and generation(p), 10)
     T.ok(g2 and g1 and g2 > g1, "restart: generation %r -> %r" % (g1, g2))
-    T.is_(master_pid(p), pid, "restart: same master")
+    T.is_(master_pid(p, STARTED), pid, "restart: same master")
     T.is_(wait_until(lambda: body(p) == (200, b"generation two\n"), 10) and body(p),
           (200, b"generation two\n"), "restart: serves the new content")
 
@@ -201,7 +188,7 @@ def test_reloads(p, pid):
         T.like(r.stderr, r"%s refused" % verb, "%s refused: says it refused" % verb)
     time.sleep(0.5)
     T.is_(generation(p), g2, "broken configuration: the generation did not change")
-    T.is_(master_pid(p), pid, "broken configuration: same master")
+    T.is_(master_pid(p, STARTED), pid, "broken configuration: same master")
     T.is_(body(p), (200, b"generation three\n"),
           "broken configuration: still served by the running server (document changed on disk)")
     T.is_(body(p, "/x")[0], 404, "broken configuration: its ProxyPass /x was never loaded")
@@ -228,7 +215,7 @@ def test_stops(p, pid):
     r = ctl(p, "restart")
     T.is_(r.returncode, 0, "restart when not running: exit 0")
     T.like(r.stdout, r"not running, trying to start", "restart when not running: starts it")
-    pid2 = master_pid(p)
+    pid2 = master_pid(p, STARTED)
     T.ok(pid2 is not None and pid2 != pid, "restart when not running: a new master %r" % pid2)
     T.is_(body(p), (200, b"generation four\n"), "the restarted server answers")
 
@@ -256,7 +243,7 @@ def test_stops(p, pid):
     T.is_(r.returncode, 0, "stop with a stale pid file: exit 0")
     r = ctl(p, "start")
     T.is_(r.returncode, 0, "start over a stale pid file: exit 0 (%s)" % r.stderr.strip())
-    pid3 = master_pid(p)
+    pid3 = master_pid(p, STARTED)
     T.ok(pid3 is not None and pid3 != dead.pid, "start over a stale pid file: a live master")
     kids = children_of(pid3) if pid3 else []
     r = ctl(p, "stop")

@@ -7,58 +7,25 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portico_test import (T, Portico, http_get, run_portico, parse_status, pid_alive, slow_get,  # noqa: E402
-                          shm_segments, wait_until)
+from portico_test import (T, LoadLoop, Portico, generation, http_get, run_portico,  # noqa: E402
+                          parse_status, pid_alive, slow_get, shm_segments, wait_until)
 
 CONF = """\
 GracefulShutdownTimeout 30
 """
 
 
-def generation(p):
-    return parse_status(p.status())["generation"]
-
-
 def worker_pids(p):
     return sorted(int(w["PID"]) for w in parse_status(p.status())["workers"])
-
-
-class Load(threading.Thread):
-    """A bounded request loop: at most max_requests or `seconds`, a new connection each, no
-    retries. Records every failure."""
-
-    def __init__(self, port, seconds=8.0, max_requests=2000, path="/index.html", expect=None):
-        super().__init__(daemon=True)
-        self.port, self.seconds, self.max_requests, self.path = port, seconds, max_requests, path
-        self.expect = expect
-        self.ok = 0
-        self.failures = []
-        self.stop_flag = threading.Event()
-
-    def run(self):
-        t_end = time.monotonic() + self.seconds
-        for i in range(self.max_requests):
-            if time.monotonic() > t_end or self.stop_flag.is_set():
-                break
-            try:
-                r = http_get(self.port, self.path, timeout=5)
-                if r.status == 200 and (self.expect is None or r.body in self.expect):
-                    self.ok += 1
-                else:
-                    self.failures.append("request %d: %r %r" % (i, r, r.body[:60]))
-            except Exception as e:  # noqa: BLE001
-                self.failures.append("request %d: %s: %s" % (i, type(e).__name__, e))
-            time.sleep(0.002)
 
 
 def test_graceful_under_load(p):
     g0 = generation(p)
     T.is_(g0, 1, "portico-status shows generation 1 after start")
-    load = Load(p.port, seconds=8.0, expect=(b"generation one\n",))
+    load = LoadLoop(p.port, seconds=8.0, expect=(b"generation one\n",))
     load.start()
     time.sleep(1.0)
     old = worker_pids(p)
